@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs every Debian package that the build, the tests and the benchmarks
+# need. Idempotent: packages already present are left alone. Nothing is
+# downloaded from anywhere but Debian's archive.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git clang-format
+  # clang-14 + its sanitizer runtime, for libFuzzer targets
+  clang-14 libclang-rt-14-dev
+  # libraries (DESIGN.md §3)
+  libsodium-dev libabsl-dev
+  libprotobuf-dev protobuf-compiler
+  libgrpc++-dev protobuf-compiler-grpc
+  libsqlcipher-dev
+  # command line parsing for tvault/tvaultd
+  libcli11-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # interop peer: the reference age tool (Go)
+  age
+  # `script` drives age's passphrase prompt on a pseudo-terminal; GNU time
+  # reports peak RSS in bench.sh
+  util-linux bsdutils time
+  # independent Python reader of records (tools/verify_record.py)
+  python3 python3-nacl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
