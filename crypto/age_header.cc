@@ -52,7 +52,10 @@ absl::StatusOr<AgeHeader> ReadAgeHeader(BufferedSource& in, size_t max_size) {
     return s;
   };
 
-  if (absl::Status s = read_line(); !s.ok()) return s;
+  if (absl::Status s = read_line(); !s.ok()) {
+    if (line.empty()) return HeaderError("the input is empty, not an age file");
+    return s;
+  }
   if (line != kVersionLine) {
     if (absl::string_view(line).substr(0, kVersionPrefix.size()) ==
         kVersionPrefix) {
