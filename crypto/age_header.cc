@@ -53,7 +53,9 @@ absl::StatusOr<AgeHeader> ReadAgeHeader(BufferedSource& in, size_t max_size) {
   };
 
   if (absl::Status s = read_line(); !s.ok()) {
-    if (line.empty()) return HeaderError("the input is empty, not an age file");
+    if (GetAgeErrorKind(s) == AgeErrorKind::kHeader && line.empty()) {
+      return HeaderError("the input is empty, not an age file");
+    }
     return s;
   }
   if (line != kVersionLine) {
