@@ -154,7 +154,8 @@ TEST(Bech32Test, OverLengthVectorFailsOnlyWithBip173Limit) {
       "an84characterslonghumanreadablepartthatcontainsthenumber1andtheexclude"
       "dcharactersbio1569pvx";
   ASSERT_EQ(s.size(), 91u);
-  absl::StatusOr<Bech32Groups> limited = Bech32DecodeGroups(s, Bech32Limits{90});
+  absl::StatusOr<Bech32Groups> limited =
+      Bech32DecodeGroups(s, Bech32Limits{90});
   EXPECT_EQ(limited.status().code(), absl::StatusCode::kInvalidArgument);
 
   absl::StatusOr<Bech32Groups> unlimited = Bech32DecodeGroups(s);
@@ -255,7 +256,8 @@ TEST(Bech32Test, EncodeStringRoundTripsBytes) {
 // age X25519 keys (C2SP age, "The X25519 recipient type").
 
 constexpr absl::string_view kSpecIdentity =
-    "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX";
+    "AGE-SECRET-KEY-"
+    "1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX";
 // The spec's example recipient. It is the recipient of kSpecIdentity: the
 // identity is 32 bytes of 0x42, and X25519(0x42…42, basepoint) is
 // 132c442be010fbd57e72603328aa76e71fccc1503aae219327d14d9c9993f472 (checked

@@ -64,8 +64,8 @@ constexpr HkdfVector kRfc5869Vectors[] = {
      "b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c"
      "59045a99cac7827271cb41c65e590e09da3275600c2f09b8367793a9aca3db71"
      "cc30c58179ec3e87c14c01d5c1f3434f1d87"},
-    {"A3_EmptySaltAndInfo", "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b",
-     "", "", 42,
+    {"A3_EmptySaltAndInfo", "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", "",
+     "", 42,
      "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d"
      "9d201395faa4b61a96c8"},
 };
@@ -104,8 +104,8 @@ TEST_P(HkdfRfc5869Test, ShorterOutputIsPrefixOfOkm) {
 
 INSTANTIATE_TEST_SUITE_P(
     Rfc5869, HkdfRfc5869Test, testing::ValuesIn(kRfc5869Vectors),
-    [](const testing::TestParamInfo<HkdfVector>& info) {
-      return std::string(info.param.name);
+    [](const testing::TestParamInfo<HkdfVector>& param_info) {
+      return std::string(param_info.param.name);
     });
 
 TEST(HkdfTest, EmptySaltEqualsThirtyTwoZeroBytes) {
@@ -117,7 +117,8 @@ TEST(HkdfTest, EmptySaltEqualsThirtyTwoZeroBytes) {
   std::vector<uint8_t> with_empty(42);
   std::vector<uint8_t> with_zeros(42);
   ASSERT_TRUE(HkdfSha256(ikm, {}, info, absl::MakeSpan(with_empty)).ok());
-  ASSERT_TRUE(HkdfSha256(ikm, zero_salt, info, absl::MakeSpan(with_zeros)).ok());
+  ASSERT_TRUE(
+      HkdfSha256(ikm, zero_salt, info, absl::MakeSpan(with_zeros)).ok());
   EXPECT_EQ(with_empty, with_zeros);
 
   // And with RFC 5869 A.3's empty info the result is that vector's OKM, now
