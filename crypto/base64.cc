@@ -33,6 +33,15 @@ absl::StatusOr<size_t> Base64DecodeTo(absl::string_view in,
                                       Base64Padding padding,
                                       absl::Span<uint8_t> out) {
   EnsureSodiumInitialized();
+  // libsodium 1.0.18 reads characters as plain (signed) char, so bytes 0x80
+  // and above reach its classifier as negative values and decode as '/'.
+  // Check the alphabet here so that every input has one decoding only.
+  for (char c : in) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                    (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+                    (c == '=' && padding == Base64Padding::kPadded);
+    if (!ok) return absl::InvalidArgumentError("invalid base64 character");
+  }
   size_t decoded = 0;
   // A null b64_end makes libsodium fail on any character outside the
   // alphabet instead of stopping there; it also rejects non-zero unused bits.
