@@ -53,9 +53,11 @@ class StreamPipeline::Impl {
                                                     : kAgeChunkSize),
         threads_(threads),
         slots_(threads > 1 ? static_cast<size_t>(2 * threads + 2) : 1) {
+    // Buffers are allocated without being written (new[] of a trivial type),
+    // so the pages a small file never reaches are never mapped in.
     for (Batch& b : slots_) {
-      b.in.resize(kBatchChunks * in_chunk_);
-      b.out.resize(kBatchChunks * out_chunk_);
+      b.in = Buffer(kBatchChunks * in_chunk_);
+      b.out = Buffer(kBatchChunks * out_chunk_);
     }
     slots_[0].state = State::kFilling;
   }
@@ -67,10 +69,11 @@ class StreamPipeline::Impl {
     }
     work_cv_.NotifyAll();
     for (std::thread& t : workers_) t.join();
-    // The buffers held plaintext on one side or the other.
+    // The buffers held plaintext on one side or the other: wipe every byte
+    // that was ever written.
     for (Batch& b : slots_) {
-      sodium_memzero(b.in.data(), b.in.size());
-      sodium_memzero(b.out.data(), b.out.size());
+      b.in.Wipe();
+      b.out.Wipe();
     }
   }
 
@@ -85,6 +88,7 @@ class StreamPipeline::Impl {
       const size_t n = std::min(data.size(), b.in.size() - b.in_len);
       std::copy_n(data.data(), n, b.in.data() + b.in_len);
       b.in_len += n;
+      b.in.Touched(b.in_len);
       data.remove_prefix(n);
       if (direction_ == Direction::kEncrypt) plaintext_bytes_ += n;
     }
@@ -103,15 +107,16 @@ class StreamPipeline::Impl {
         if (*n == 0) return absl::OkStatus();
         if (absl::Status s = Advance(); !s.ok()) return s;
         b = &Current();
-        b->in[0] = next;
+        b->in.data()[0] = next;
         b->in_len = 1;
+        b->in.Touched(1);
         if (direction_ == Direction::kEncrypt) plaintext_bytes_ += 1;
       }
-      absl::StatusOr<size_t> n =
-          source.Read(absl::MakeSpan(b->in).subspan(b->in_len));
+      absl::StatusOr<size_t> n = source.Read(b->in.subspan(b->in_len));
       if (!n.ok()) return n.status();
       if (*n == 0) return absl::OkStatus();
       b->in_len += *n;
+      b->in.Touched(b->in_len);
       if (direction_ == Direction::kEncrypt) plaintext_bytes_ += *n;
     }
     return error_;
@@ -128,9 +133,31 @@ class StreamPipeline::Impl {
  private:
   enum class State { kFree, kFilling, kQueued, kRunning, kDone };
 
+  // A fixed-size byte buffer that remembers how far it was ever written.
+  class Buffer {
+   public:
+    Buffer() = default;
+    explicit Buffer(size_t size) : data_(new uint8_t[size]), size_(size) {}
+    uint8_t* data() { return data_.get(); }
+    size_t size() const { return size_; }
+    void Touched(size_t end) { high_water_ = std::max(high_water_, end); }
+    void Wipe() {
+      if (high_water_ > 0) sodium_memzero(data_.get(), high_water_);
+      high_water_ = 0;
+    }
+    absl::Span<uint8_t> subspan(size_t from) {
+      return {data() + from, size_ - from};
+    }
+
+   private:
+    std::unique_ptr<uint8_t[]> data_;
+    size_t size_ = 0;
+    size_t high_water_ = 0;
+  };
+
   struct Batch {
-    std::vector<uint8_t> in;
-    std::vector<uint8_t> out;
+    Buffer in;
+    Buffer out;
     size_t in_len = 0;
     uint64_t first_chunk = 0;
     bool final = false;
@@ -232,6 +259,10 @@ class StreamPipeline::Impl {
   void Process(Batch& b) {
     b.out_len = 0;
     b.status = absl::OkStatus();
+    // Decryption may write (then zero) a chunk that fails, so count the
+    // whole output span this batch can reach as touched.
+    b.out.Touched(
+        std::min(b.out.size(), (b.in_len / in_chunk_ + 1) * out_chunk_));
     size_t chunks = b.in_len / in_chunk_;
     if (b.final && (b.in_len % in_chunk_ != 0 || chunks == 0)) ++chunks;
     if (direction_ == Direction::kDecrypt && b.final && b.in_len == 0) {
