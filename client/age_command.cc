@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/output_file.h"
 #include "client/passphrase.h"
@@ -186,12 +187,20 @@ absl::Status RunAgeEncrypt(const AgeEncryptArgs& args) {
         "no recipients: give -r age1… or -R FILE, or -p to use a passphrase");
   }
   std::vector<std::unique_ptr<AgeRecipient>> recipients;
-  for (const std::string& r : args.recipients) {
+  for (size_t i = 0; i < args.recipients.size(); ++i) {
+    const std::string& r = args.recipients[i];
+    // Never echo the argument: it may be a secret key given by mistake.
+    if (absl::StartsWithIgnoreCase(r, "AGE-SECRET-KEY-")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "-r argument ", i + 1,
+          " is a SECRET key (AGE-SECRET-KEY-…), not a recipient: give the "
+          "public key (age1…) instead, and keep the secret key private"));
+    }
     absl::StatusOr<crypto::X25519Recipient> parsed =
         crypto::X25519Recipient::Parse(r);
     if (!parsed.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "-r ", r.substr(0, 80), ": ", parsed.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("-r argument ", i + 1, ": ", parsed.status().message()));
     }
     recipients.push_back(std::make_unique<crypto::X25519Recipient>(*parsed));
   }

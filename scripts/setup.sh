@@ -16,6 +16,8 @@ packages=(
   libsqlcipher-dev
   # command line parsing for tvault/tvaultd
   libcli11-dev
+  # strict JSON reading of record metadata (duplicate keys, SAX)
+  nlohmann-json3-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # interop peer: the reference age tool (Go)
