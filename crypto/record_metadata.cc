@@ -21,14 +21,21 @@ class StrictKeyChecker final : public nlohmann::json_sax<nlohmann::json> {
  public:
   explicit StrictKeyChecker(const Descriptor* root) : root_(root) {}
 
-  bool null() override { return Value(); }
-  bool boolean(bool) override { return Value(); }
-  bool number_integer(number_integer_t) override { return Value(); }
-  bool number_unsigned(number_unsigned_t) override { return Value(); }
-  bool number_float(number_float_t, const string_t&) override {
-    return Value();
+  // Every value must have the JSON type its field has in the schema, so that
+  // a reader that does not know protobuf's leniencies (numbers as strings,
+  // enums as numbers, null as default) reads the same record.
+  bool null() override { return Fail("a null value"); }
+  bool boolean(bool) override { return Typed(Kind::kBool); }
+  bool number_integer(number_integer_t) override {
+    return Typed(Kind::kInteger);
   }
-  bool string(string_t&) override { return Value(); }
+  bool number_unsigned(number_unsigned_t) override {
+    return Typed(Kind::kInteger);
+  }
+  bool number_float(number_float_t, const string_t&) override {
+    return Fail("a fractional or exponent number");
+  }
+  bool string(string_t&) override { return Typed(Kind::kString); }
   bool binary(binary_t&) override { return Fail("binary values"); }
 
   bool start_object(std::size_t) override {
@@ -89,6 +96,40 @@ class StrictKeyChecker final : public nlohmann::json_sax<nlohmann::json> {
     std::set<std::string> seen;
     const FieldDescriptor* pending = nullptr;
   };
+
+  enum class Kind { kBool, kInteger, kString };
+
+  bool Typed(Kind kind) {
+    if (stack_.empty()) return Fail("a value outside an object");
+    const Frame& f = stack_.back();
+    bool ok = false;
+    if (f.is_map) {
+      ok = kind == Kind::kString;  // map<string, string>
+    } else if (f.pending != nullptr) {
+      switch (f.pending->cpp_type()) {
+        case FieldDescriptor::CPPTYPE_BOOL:
+          ok = kind == Kind::kBool;
+          break;
+        case FieldDescriptor::CPPTYPE_INT32:
+        case FieldDescriptor::CPPTYPE_UINT32:
+        case FieldDescriptor::CPPTYPE_INT64:
+        case FieldDescriptor::CPPTYPE_UINT64:
+          ok = kind == Kind::kInteger;
+          break;
+        case FieldDescriptor::CPPTYPE_STRING:
+        case FieldDescriptor::CPPTYPE_ENUM:  // by name only
+          ok = kind == Kind::kString;
+          break;
+        default:
+          ok = false;
+      }
+    }
+    if (!ok) {
+      return Fail("a value of the wrong JSON type for",
+                  f.pending != nullptr ? f.pending->name() : "extra");
+    }
+    return Value();
+  }
 
   // A value completed: its key is consumed.
   bool Value() {

@@ -171,3 +171,37 @@ TEST(PadmeTest, RecordFloorIs64KiB) {
 
 }  // namespace
 }  // namespace tvault::crypto
+
+namespace tvault::crypto {
+namespace {
+
+// Values must have their schema's JSON type, so that readers that do not
+// share protobuf's leniencies agree (tools/verify_record.py).
+TEST(RecordMetadataTest, RejectsNumberWrittenAsString) {
+  EXPECT_FALSE(ParseRecordMetadata(Json(",\"epoch\":\"3\"")).ok());
+}
+
+TEST(RecordMetadataTest, RejectsEnumWrittenAsNumber) {
+  std::string j = Json("");
+  j.replace(j.find("\"TESTIMONY\""), 11, "1");
+  EXPECT_FALSE(ParseRecordMetadata(j).ok());
+}
+
+TEST(RecordMetadataTest, RejectsNullFractionAndBooleanValues) {
+  EXPECT_FALSE(ParseRecordMetadata(Json(",\"title\":null")).ok());
+  EXPECT_FALSE(ParseRecordMetadata(Json(",\"epoch\":3.0")).ok());
+  EXPECT_FALSE(ParseRecordMetadata(Json(",\"epoch\":1e2")).ok());
+  EXPECT_FALSE(ParseRecordMetadata(Json(",\"title\":true")).ok());
+}
+
+TEST(RecordMetadataTest, RejectsNonStringValueInExtraMap) {
+  EXPECT_FALSE(ParseRecordMetadata(Json(",\"extra\":{\"a\":1}")).ok());
+}
+
+TEST(RecordMetadataTest, RejectsEpochOutOfRange) {
+  EXPECT_FALSE(ParseRecordMetadata(Json(",\"epoch\":4294967296")).ok());
+  EXPECT_FALSE(ParseRecordMetadata(Json(",\"epoch\":-1")).ok());
+}
+
+}  // namespace
+}  // namespace tvault::crypto
