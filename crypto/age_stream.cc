@@ -200,7 +200,9 @@ class StreamPipeline::Impl {
       return;
     }
     if (workers_.empty()) {
-      for (int i = 0; i < threads_; ++i) {
+      // The caller thread processes batches too (DrainOne), so one thread
+      // fewer is started than the number wanted in total.
+      for (int i = 0; i < threads_ - 1; ++i) {
         workers_.emplace_back([this] { WorkerLoop(); });
       }
     }
@@ -215,9 +217,26 @@ class StreamPipeline::Impl {
   // Waits for the oldest unwritten batch, writes its output, frees it.
   void DrainOne() {
     Batch& b = slots_[write_seq_ % slots_.size()];
-    {
-      MutexLock lock(mu_);
-      done_cv_.Wait(mu_, [&] { return b.state == State::kDone; });
+    // While the oldest batch is not done, the caller works on queued ones
+    // instead of idling: with one thread per core in total, no core waits.
+    while (true) {
+      Batch* job = nullptr;
+      {
+        MutexLock lock(mu_);
+        done_cv_.Wait(mu_, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return b.state == State::kDone || !queue_.empty();
+        });
+        if (b.state == State::kDone) break;
+        job = queue_.front();
+        queue_.pop_front();
+        job->state = State::kRunning;
+      }
+      Process(*job);
+      {
+        MutexLock lock(mu_);
+        job->state = State::kDone;
+      }
+      done_cv_.NotifyAll();
     }
     absl::Status s = sink_.Write({b.out.data(), b.out_len});
     if (s.ok() && direction_ == Direction::kDecrypt) {

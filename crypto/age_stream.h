@@ -32,8 +32,8 @@ inline constexpr size_t kAgeTagSize = 16;
 inline constexpr size_t kAgeNonceSize = 16;
 
 struct StreamOptions {
-  // Worker threads; 0 means one per core (at most 8). 1 means no threads:
-  // everything runs on the caller's thread.
+  // Threads doing crypto, counting the caller's own; 0 means one per core
+  // (at most 8). 1 means no extra threads: everything runs on the caller's.
   int threads = 0;
 };
 
