@@ -33,9 +33,9 @@ absl::StatusOr<std::unique_ptr<AtomicOutputFile>> AtomicOutputFile::Create(
   const fs::path path(target);
   fs::path dir = path.parent_path();
   if (dir.empty()) dir = ".";
-  std::string pattern =
-      (dir / ("." + path.filename().string() + ".tvault-partial-XXXXXX"))
-          .string();
+  const std::string pattern = (dir / absl::StrCat(".", path.filename().string(),
+                                                  ".tvault-partial-XXXXXX"))
+                                  .string();
   std::vector<char> buf(pattern.begin(), pattern.end());
   buf.push_back('\0');
   InstallInterruptCleanup();

@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include "absl/strings/str_cat.h"
 #include "crypto/base64.h"
 #include "crypto/hkdf.h"
 
@@ -42,7 +43,7 @@ absl::StatusOr<std::unique_ptr<AgeEncryptor>> AgeEncryptor::Create(
   const std::array<uint8_t, kAgeMacSize> mac =
       ComputeAgeHeaderMac(file_key, header);
   const std::string mac_line =
-      " " + Base64Encode(mac, Base64Padding::kNone) + "\n";
+      absl::StrCat(" ", Base64Encode(mac, Base64Padding::kNone), "\n");
   header.insert(header.end(), mac_line.begin(), mac_line.end());
   std::array<uint8_t, kAgeNonceSize> nonce{};
   randombytes_buf(nonce.data(), nonce.size());

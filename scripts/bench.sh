@@ -63,10 +63,7 @@ if [[ -n ${TVAULT:-} ]]; then
   log "using TVAULT=$tvault (not rebuilt)"
 elif [[ ! -f $build_dir/build.ninja ]]; then
   log "configuring a Release build in $build_dir"
-  # GCC 12 at -O3 reports false-positive stringop-overflow/restrict warnings
-  # inside libstdc++ (inlined into crypto/age_header.cc); keep them warnings.
   cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    "-DCMAKE_CXX_FLAGS=-Wno-error=stringop-overflow -Wno-error=restrict" \
     >/dev/null
 fi
 if [[ -z ${TVAULT:-} ]]; then

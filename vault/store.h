@@ -1,0 +1,230 @@
+// The vault's store (DESIGN.md §8): one narrow interface over the database,
+// so that the embedded SQLCipher backend (sqlcipher_store.h) can later be
+// joined by a PostgreSQL one for deployments past one machine.
+//
+// Shape
+// - All reads and writes happen inside Store::RunInTransaction, through the
+//   StoreTransaction it hands to the callback. Everything the callback does
+//   commits together or not at all: a state change and the transparency-log
+//   entry that records it (DESIGN.md §9) are one commit.
+// - Domain types are plain structs of fixed-size byte arrays, byte strings
+//   and integers. No SQL crosses this interface. Signed statements are kept
+//   as the exact serialised tvault.v1.SignedStatement bytes the server
+//   received: the store never re-serialises them.
+// - Times are Unix seconds chosen by the caller (the clock lives outside the
+//   store, so tests can move it).
+// - The store never sees a session token: only its SHA-256
+//   (SessionTokenHash), so a seized database cannot be used to log in.
+//
+// Status codes used by every backend
+// - AlreadyExists: a row with the same key (or the same unique value, such
+//   as an account's sign_pk) is already stored; the statement had no effect
+//   and the transaction may go on.
+// - NotFound: no such row (or a challenge already used, or a session that
+//   expired).
+// - FailedPrecondition: a row refers to something that does not exist (a
+//   descriptor or grant for an unknown case), or an expired challenge.
+// - InvalidArgument: a value outside what the schema allows.
+// - DataLoss: a stored row does not have the shape the schema promises.
+// - Unavailable: the database stayed locked past the busy timeout.
+// - Internal: anything else the database reports; the transaction is
+//   rolled back whatever the callback returns.
+// Messages are plain and carry no stored values (no keys, tokens or
+// statement bytes).
+#ifndef TVAULT_VAULT_STORE_H_
+#define TVAULT_VAULT_STORE_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "crypto/statement.h"
+
+namespace tvault::vault {
+
+using CaseId = std::array<uint8_t, 16>;          // 16 random bytes
+using ChallengeNonce = std::array<uint8_t, 32>;  // 32 random bytes
+
+// SHA-256 of a 32-byte session token. The only form in which a token
+// reaches the store; build it with Of() from the token the client sent.
+struct SessionTokenHash {
+  static SessionTokenHash Of(absl::Span<const uint8_t> token) {
+    return SessionTokenHash{crypto::ComputeSha256(token)};
+  }
+  crypto::Sha256 bytes{};
+  bool operator==(const SessionTokenHash&) const = default;
+};
+
+// A registered account: the root-signed certificate and what is looked up
+// by (its cert fingerprint, its signing key).
+struct AccountRow {
+  crypto::Fingerprint cert_fingerprint{};
+  crypto::SignPublicKey sign_pk{};  // unique among accounts
+  std::string certificate;          // serialised SignedStatement (Certificate)
+  int64_t registered_at = 0;
+  bool operator==(const AccountRow&) const = default;
+};
+
+// A root-signed revocation. At most one per certificate; the certificate
+// need not be registered (a lost key may be revoked before first use).
+struct RevocationRow {
+  crypto::Fingerprint cert_fingerprint{};
+  std::string statement;  // serialised SignedStatement (Revocation)
+  int64_t revoked_at = 0;
+  bool operator==(const RevocationRow&) const = default;
+};
+
+struct CaseRow {
+  CaseId case_id{};
+  crypto::Sha256 genesis_hash{};  // hash of the epoch-0 descriptor
+  bool operator==(const CaseRow&) const = default;
+};
+
+// One signed descriptor. Every distinct descriptor (by body hash) of one
+// (case, epoch) is kept: two that differ are evidence of equivocation.
+struct DescriptorRow {
+  CaseId case_id{};
+  uint32_t epoch = 0;
+  crypto::Sha256 body_hash{};  // SHA-256 of the statement's body bytes
+  std::string statement;       // serialised SignedStatement (CaseDescriptor)
+  bool operator==(const DescriptorRow&) const = default;
+};
+
+// One member's grant of one epoch's identity. One per (case, epoch, member).
+struct GrantRow {
+  CaseId case_id{};
+  uint32_t epoch = 0;
+  crypto::Fingerprint member_fingerprint{};
+  std::string statement;   // serialised SignedStatement (Grant)
+  std::string ciphertext;  // the identity, age-encrypted to the member
+  bool operator==(const GrantRow&) const = default;
+};
+
+// An authentication challenge the server issued. Single-use.
+struct ChallengeRow {
+  ChallengeNonce nonce{};
+  int64_t expires_at = 0;
+  bool operator==(const ChallengeRow&) const = default;
+};
+
+enum class SessionKind { kAccount, kInvite };
+
+struct SessionRow {
+  SessionTokenHash token_hash;
+  crypto::SignPublicKey sign_pk{};  // the account key or the invite key
+  SessionKind kind = SessionKind::kAccount;
+  int64_t expires_at = 0;
+  bool operator==(const SessionRow&) const = default;
+};
+
+// One transparency-log entry. Indices are contiguous from 0.
+struct LogEntryRow {
+  uint64_t index = 0;
+  std::string entry;           // serialised LogEntry (issue 5)
+  crypto::Sha256 leaf_hash{};  // SHA-256(0x00 || entry)
+  bool operator==(const LogEntryRow&) const = default;
+};
+
+// The most entries one ReadLogEntries call returns.
+inline constexpr uint64_t kMaxLogEntriesPerRead = 4096;
+
+// The typed operations of one open transaction. Only valid inside the
+// callback given to Store::RunInTransaction; never keep a reference to it.
+// Not thread-safe: used by the thread running the callback.
+class StoreTransaction {
+ public:
+  virtual ~StoreTransaction() = default;
+
+  // Accounts. AlreadyExists if the fingerprint or the sign_pk is taken.
+  virtual absl::Status InsertAccount(const AccountRow& account) = 0;
+  virtual absl::StatusOr<AccountRow> FindAccountByFingerprint(
+      const crypto::Fingerprint& cert_fingerprint) = 0;
+  virtual absl::StatusOr<AccountRow> FindAccountBySignPk(
+      const crypto::SignPublicKey& sign_pk) = 0;
+
+  // Revocations. AlreadyExists if the certificate is already revoked.
+  virtual absl::Status InsertRevocation(const RevocationRow& revocation) = 0;
+  virtual absl::StatusOr<RevocationRow> FindRevocation(
+      const crypto::Fingerprint& cert_fingerprint) = 0;
+
+  // Cases. AlreadyExists if the case id is taken.
+  virtual absl::Status InsertCase(const CaseRow& case_row) = 0;
+  virtual absl::StatusOr<CaseRow> FindCase(const CaseId& case_id) = 0;
+
+  // Descriptors. FailedPrecondition if the case is unknown; AlreadyExists
+  // only for the very same (case, epoch, body hash). A different body for
+  // a stored (case, epoch) is stored beside it.
+  virtual absl::Status InsertDescriptor(const DescriptorRow& descriptor) = 0;
+  // Every descriptor of the case, by epoch, then in the order stored.
+  // Empty (not NotFound) for a case without descriptors.
+  virtual absl::StatusOr<std::vector<DescriptorRow>> ListDescriptors(
+      const CaseId& case_id) = 0;
+
+  // Grants. FailedPrecondition if the case is unknown; AlreadyExists if the
+  // member already has a grant for that epoch.
+  virtual absl::Status InsertGrant(const GrantRow& grant) = 0;
+  // The member's grants in the case, by epoch. Empty if none.
+  virtual absl::StatusOr<std::vector<GrantRow>> ListGrants(
+      const CaseId& case_id, const crypto::Fingerprint& member_fingerprint) = 0;
+
+  // Challenges. InsertChallenge: AlreadyExists on a repeated nonce.
+  virtual absl::Status InsertChallenge(const ChallengeRow& challenge) = 0;
+  // Deletes the challenge, so that it can answer one sign-in only; call it
+  // in the transaction that issues the session. NotFound if the nonce is
+  // unknown or already used; FailedPrecondition if it expired (expires_at
+  // <= now). Rolling the transaction back restores the challenge.
+  virtual absl::Status ConsumeChallenge(const ChallengeNonce& nonce,
+                                        int64_t now) = 0;
+
+  // Sessions. AlreadyExists on a repeated token hash.
+  virtual absl::Status InsertSession(const SessionRow& session) = 0;
+  // NotFound if unknown or expired (expires_at <= now).
+  virtual absl::StatusOr<SessionRow> FindSession(
+      const SessionTokenHash& token_hash, int64_t now) = 0;
+  // NotFound if unknown.
+  virtual absl::Status DeleteSession(const SessionTokenHash& token_hash) = 0;
+
+  // Removes challenges and sessions with expires_at <= now; returns how
+  // many rows went.
+  virtual absl::StatusOr<int64_t> DeleteExpired(int64_t now) = 0;
+
+  // The transparency log's entries. LogSize is the number of entries;
+  // AppendLogEntry stores `entry` at index LogSize() and returns that index.
+  virtual absl::StatusOr<uint64_t> LogSize() = 0;
+  virtual absl::StatusOr<uint64_t> AppendLogEntry(
+      absl::string_view entry, const crypto::Sha256& leaf_hash) = 0;
+  // Entries [begin, end). InvalidArgument if end < begin or the range is
+  // longer than kMaxLogEntriesPerRead; OutOfRange if end > LogSize().
+  virtual absl::StatusOr<std::vector<LogEntryRow>> ReadLogEntries(
+      uint64_t begin, uint64_t end) = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Runs `fn` in one transaction. If `fn` returns OK the transaction
+  // commits, durably (it survives a crash of the process or the machine)
+  // before this returns OK; if the commit fails, its error is returned and
+  // nothing is stored. If `fn` returns an error, everything it did is
+  // rolled back and that error is returned. An operation that failed inside
+  // `fn` with AlreadyExists, NotFound, FailedPrecondition or
+  // InvalidArgument changed nothing, and `fn` may go on; after any other
+  // failure the transaction is rolled back even if `fn` returns OK.
+  //
+  // Thread-safe. `fn` must not call back into the same Store (the backend
+  // returns FailedPrecondition rather than deadlock) and should be short:
+  // see the backend for how transactions from several threads interleave.
+  virtual absl::Status RunInTransaction(
+      absl::FunctionRef<absl::Status(StoreTransaction&)> fn) = 0;
+};
+
+}  // namespace tvault::vault
+
+#endif  // TVAULT_VAULT_STORE_H_
