@@ -1,0 +1,155 @@
+// The record container (DESIGN.md §6): the plaintext of a record's age file.
+//
+//   "TVR1" | meta_len u32 BE | body_len u64 BE | meta (JSON) | body |
+//   zero padding | signer_pk (32) | signature (64)
+//
+// The padded length is max(Padmé(L), 64 KiB) with L = 16 + meta_len +
+// body_len + 96. The signature is Ed25519 over
+//   "tvault/v1/record" || 0x00 || BLAKE2b-512(every byte from "TVR1"
+//   through signer_pk).
+// The whole is age-encrypted under the record profile: binary, exactly one
+// X25519 stanza, to the recipient of the epoch's descriptor. FORMAT.md has
+// the byte-level description.
+//
+// Security properties
+// - The signature binds the metadata (case, record id, epoch, who signed)
+//   and the body; it covers the plaintext, not the age header, so a record
+//   re-encrypted for export keeps it.
+// - The submitter holds no stanza: it cannot decrypt what it sent.
+// - Until RecordReader::Finish returns OK, every byte read is provisional:
+//   the body may be truncated, the signature may not verify, the signer may
+//   not be entitled. Callers must discard provisional output on failure.
+// - What is not hidden: the padded length (Padmé leaks about log log L
+//   bits), and, to the vault, the epoch's recipient.
+//
+// Thread safety: one thread per writer or reader.
+#ifndef TVAULT_CRYPTO_RECORD_H_
+#define TVAULT_CRYPTO_RECORD_H_
+
+#include <sodium.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "crypto/age.h"
+#include "crypto/io.h"
+#include "crypto/statement.h"
+#include "proto/records.pb.h"
+
+namespace tvault::crypto {
+
+inline constexpr char kRecordMagic[4] = {'T', 'V', 'R', '1'};
+inline constexpr size_t kRecordHeaderSize = 16;
+inline constexpr size_t kRecordTrailerSize = 32 + 64;
+// Far above any configured vault limit (default 4 GiB); keeps every length
+// computation clear of overflow.
+inline constexpr uint64_t kMaxRecordBodyLength = uint64_t{1} << 40;
+
+class RecordWriter {
+ public:
+  // Starts a record of exactly `body_length` bytes for `epoch_recipient`,
+  // signed by `signer` (whose public key must equal
+  // meta.submitter.sign_pk). Writes the age header to `out` at once.
+  // InvalidArgument for metadata that breaks the writer rules or a signer
+  // mismatch. `signer` and `out` must outlive the writer.
+  static absl::StatusOr<std::unique_ptr<RecordWriter>> Create(
+      const X25519Recipient& epoch_recipient,
+      const tvault::v1::RecordMetadata& meta, uint64_t body_length,
+      const SigningKey& signer, ByteSink& out, StreamOptions stream = {});
+
+  // Body bytes, in order. OutOfRange past body_length.
+  absl::Status Write(absl::Span<const uint8_t> body);
+  // Mandatory: checks the body was complete, writes padding, signer key and
+  // signature, and the final age chunk. Without it the output is invalid.
+  absl::Status Finish();
+
+  uint64_t padded_length() const { return padded_length_; }
+
+ private:
+  RecordWriter() = default;
+  absl::Status Emit(absl::Span<const uint8_t> bytes);  // hash + encrypt
+
+  std::unique_ptr<AgeEncryptor> age_;
+  const SigningKey* signer_ = nullptr;
+  crypto_generichash_state hash_;  // BLAKE2b-512 over the signed bytes
+  uint64_t body_length_ = 0;
+  uint64_t body_written_ = 0;
+  uint64_t padding_ = 0;
+  uint64_t padded_length_ = 0;
+};
+
+// What the reader must find; the caller takes these from the request, the
+// verified case descriptor and the log (DESIGN.md §6, "Reading").
+struct RecordExpectations {
+  std::array<uint8_t, 16> case_id{};
+  std::array<uint8_t, 16> record_id{};
+  // The verified descriptor of the record's epoch: gives the epoch, its
+  // recipient (the record profile), and who may sign (contributors need
+  // the contributor role, members and owners the reviewer role).
+  tvault::v1::CaseDescriptor descriptor;
+  // The log entry's SHA-256 of the ciphertext, and its time.
+  std::optional<Sha256> ciphertext_sha256;
+  int64_t log_time = 0;
+  // The organisation root key and the (verified) revocations known.
+  SignPublicKey org_pk{};
+  std::vector<tvault::v1::Revocation> revocations;
+  // Keys of the invites registered for this case in the log.
+  std::vector<SignPublicKey> invite_keys;
+  // The highest epoch of the case when the record was logged: a record
+  // logged after its epoch was superseded is flagged.
+  uint32_t current_epoch_at_log_time = 0;
+};
+
+struct VerifiedRecord {
+  tvault::v1::RecordMetadata metadata;
+  uint64_t body_length = 0;
+  SignPublicKey signer{};
+  // Set for account signers; unset for invite signers.
+  std::optional<Fingerprint> signer_certificate;
+  bool via_invite = false;
+  // A removed member may have been able to read it (DESIGN.md §6).
+  bool uploaded_after_epoch_superseded = false;
+  Sha256 ciphertext_sha256{};
+};
+
+class RecordReader {
+ public:
+  // Reads the age header and checks the record profile (binary, exactly one
+  // stanza, X25519), unwraps it with the epoch identity. Errors: the age
+  // error kinds, or InvalidArgument for a profile violation.
+  static absl::StatusOr<std::unique_ptr<RecordReader>> Open(
+      ByteSource& ciphertext, const X25519Identity& epoch_identity,
+      StreamOptions stream = {});
+  ~RecordReader();
+
+  // Decrypts and parses the whole record, streaming the body to `body_out`
+  // as it verifies chunk by chunk. The body is PROVISIONAL until Finish.
+  // DataLoss for a container that is malformed, truncated or padded wrongly.
+  absl::Status Read(ByteSink& body_out);
+
+  // Checks every binding of DESIGN.md §6 that needs no network. Returns the
+  // verified record, or: DataLoss (signature), FailedPrecondition (not the
+  // case, record, epoch or ciphertext expected), PermissionDenied (signer
+  // not entitled: certificate forged, expired, revoked, without the role,
+  // not listed; or an unknown invite key).
+  absl::StatusOr<VerifiedRecord> Finish(const RecordExpectations& expect);
+
+  class Parser;
+
+ private:
+  RecordReader() = default;
+  std::unique_ptr<ByteSource> hashing_;
+  std::unique_ptr<AgeDecryptor> age_;
+  std::unique_ptr<Parser> parser_;
+  std::string recipient_;
+  absl::Status read_status_ = absl::FailedPreconditionError("Read not called");
+};
+
+}  // namespace tvault::crypto
+
+#endif  // TVAULT_CRYPTO_RECORD_H_
