@@ -64,19 +64,10 @@ AtomicOutputFile::~AtomicOutputFile() {
 }
 
 absl::Status AtomicOutputFile::Write(absl::Span<const uint8_t> data) {
-  if (absl::Status s = sink_.Write(data); !s.ok()) return s;
-  written_ += data.size();
-  // Start writeback of what is complete, without waiting for it, so that
-  // the fsync in Commit finds little left to do: the disk works while the
-  // next chunks are decrypted.
-  constexpr uint64_t kWritebackStep = 8 << 20;
-  if (written_ - writeback_from_ >= kWritebackStep) {
-    sync_file_range(fd_, static_cast<off64_t>(writeback_from_),
-                    static_cast<off64_t>(written_ - writeback_from_),
-                    SYNC_FILE_RANGE_WRITE);
-    writeback_from_ = written_;
-  }
-  return absl::OkStatus();
+  // No early writeback (sync_file_range) here: measured on the CI machine
+  // it moved the kernel's writeback work into this process and made a
+  // 512 MiB decryption slower (BENCHMARKS.md); Commit's fsync suffices.
+  return sink_.Write(data);
 }
 
 absl::Status AtomicOutputFile::Commit() {

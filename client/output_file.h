@@ -38,8 +38,6 @@ class AtomicOutputFile final : public crypto::ByteSink {
   bool allow_overwrite_;
   bool committed_ = false;
   crypto::FdSink sink_;
-  uint64_t written_ = 0;
-  uint64_t writeback_from_ = 0;
 };
 
 // Standard output that counts what it wrote, so that a failure can tell the

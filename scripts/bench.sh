@@ -12,6 +12,9 @@
 #   dec-null   decrypt, plaintext to standard output redirected to /dev/null
 #   enc-file   encrypt with -o FILE on disk (what a user sees)
 #   dec-file   decrypt with -o FILE on disk
+#   enc-file-sync, dec-file-sync
+#              the same, with age followed by `sync FILE`, so that both
+#              tools leave durable output (tvault's -o always fsyncs)
 # /dev/null cases measure the crypto engine and its I/O path; tvault's -o
 # writes a temporary file beside the target, fsyncs it and renames it, so it
 # is not given /dev/null as a target.
@@ -32,7 +35,7 @@ set -euo pipefail
 
 size_mib=${1:-512}
 rounds=${2:-5}
-cases=${BENCH_CASES:-"enc-null dec-null enc-file dec-file"}
+cases=${BENCH_CASES:-"enc-null dec-null enc-file dec-file enc-file-sync dec-file-sync"}
 
 if ! [[ $size_mib =~ ^[0-9]+$ && $size_mib -gt 0 ]]; then
   echo "usage: $0 [SIZE_MIB [ROUNDS]]" >&2
@@ -137,8 +140,14 @@ run_one() {
     age.enc-*) cmd=(age -e -r "$recipient") ;;
     age.dec-*) cmd=(age -d -i "$key") ;;
   esac
-  if [[ $case == *-file ]]; then cmd+=(-o "$out"); fi
+  if [[ $case == *-file* ]]; then cmd+=(-o "$out"); fi
   cmd+=("$in")
+  # *-file-sync: the same work, to durable output for both tools. tvault's
+  # -o always fsyncs before its atomic rename; age never does, so for age
+  # the case adds `sync FILE` (coreutils fsyncs just that file).
+  if [[ $tool.$case == age.*-file-sync ]]; then
+    cmd=(sh -c '"$@" && sync -- "$0"' "$out" "${cmd[@]}")
+  fi
 
   rm -f -- "$out"
   sync
@@ -150,7 +159,7 @@ run_one() {
   "$gnu_time" -f '%U %S %M' -o "$work/time.txt" "${cmd[@]}" >/dev/null
   t1=$(date +%s%N)
   j1=$(busy_jiffies)
-  if [[ $case == *-file && ! -s $out ]]; then
+  if [[ $case == *-file* && ! -s $out ]]; then
     echo "bench: $tool $case wrote no output" >&2
     exit 1
   fi
@@ -213,6 +222,8 @@ for case in $cases; do
     dec-null) label="decrypt → /dev/null" ;;
     enc-file) label="encrypt → file" ;;
     dec-file) label="decrypt → file" ;;
+    enc-file-sync) label="encrypt → file, durable (age + sync)" ;;
+    dec-file-sync) label="decrypt → file, durable (age + sync)" ;;
     *) label=$case ;;
   esac
   awk -v l="$label" -v s="$size_mib" -v tw="$tw" -v aw="$aw" -v tc="$tc" \
