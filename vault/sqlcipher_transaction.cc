@@ -1,0 +1,441 @@
+#include "vault/sqlcipher_transaction.h"
+
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "vault/sqlite_util.h"
+
+namespace tvault::vault {
+namespace {
+
+absl::Status ResultCount(int64_t count, absl::string_view what) {
+  if (count != 1) {
+    return absl::InternalError(
+        absl::StrCat("cannot ", what, ": ", count, " rows changed, not 1"));
+  }
+  return absl::OkStatus();
+}
+
+// --- the transaction ------------------------------------------------------
+
+class SqlcipherTransaction final : public StoreTransaction {
+ public:
+  explicit SqlcipherTransaction(sqlite3* db) : db_(db) {}
+
+  // The first failure after which the transaction must not commit.
+  const absl::Status& fatal() const { return fatal_; }
+
+  absl::Status InsertAccount(const AccountRow& account) override {
+    absl::StatusOr<Statement> stmt = Start(
+        "INSERT INTO accounts (cert_fingerprint, sign_pk, certificate, "
+        "registered_at) VALUES (?1, ?2, ?3, ?4)");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindBlob(1, account.cert_fingerprint);
+    stmt->BindBlob(2, account.sign_pk);
+    stmt->BindBlob(3, account.certificate);
+    stmt->BindInt(4, account.registered_at);
+    return Done(*stmt, "store the account");
+  }
+
+  absl::StatusOr<AccountRow> FindAccountByFingerprint(
+      const crypto::Fingerprint& cert_fingerprint) override {
+    return FindAccount("cert_fingerprint", cert_fingerprint);
+  }
+
+  absl::StatusOr<AccountRow> FindAccountBySignPk(
+      const crypto::SignPublicKey& sign_pk) override {
+    return FindAccount("sign_pk", sign_pk);
+  }
+
+  absl::Status InsertRevocation(const RevocationRow& revocation) override {
+    absl::StatusOr<Statement> stmt = Start(
+        "INSERT INTO revocations (cert_fingerprint, statement, revoked_at) "
+        "VALUES (?1, ?2, ?3)");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindBlob(1, revocation.cert_fingerprint);
+    stmt->BindBlob(2, revocation.statement);
+    stmt->BindInt(3, revocation.revoked_at);
+    return Done(*stmt, "store the revocation");
+  }
+
+  absl::StatusOr<RevocationRow> FindRevocation(
+      const crypto::Fingerprint& cert_fingerprint) override {
+    absl::StatusOr<Statement> stmt = Start(
+        "SELECT cert_fingerprint, statement, revoked_at FROM revocations "
+        "WHERE cert_fingerprint = ?1");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindBlob(1, cert_fingerprint);
+    absl::StatusOr<bool> row = Next(*stmt, "read a revocation");
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::NotFoundError("no revocation for that certificate");
+    RevocationRow out;
+    if (!stmt->Array(0, out.cert_fingerprint)) return Corrupt("revocations");
+    out.statement = stmt->Bytes(1);
+    out.revoked_at = stmt->Int(2);
+    return out;
+  }
+
+  absl::Status InsertCase(const CaseRow& case_row) override {
+    absl::StatusOr<Statement> stmt =
+        Start("INSERT INTO cases (case_id, genesis_hash) VALUES (?1, ?2)");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindBlob(1, case_row.case_id);
+    stmt->BindBlob(2, case_row.genesis_hash);
+    return Done(*stmt, "store the case");
+  }
+
+  absl::StatusOr<CaseRow> FindCase(const CaseId& case_id) override {
+    absl::StatusOr<Statement> stmt =
+        Start("SELECT case_id, genesis_hash FROM cases WHERE case_id = ?1");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindBlob(1, case_id);
+    absl::StatusOr<bool> row = Next(*stmt, "read a case");
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::NotFoundError("no such case");
+    CaseRow out;
+    if (!stmt->Array(0, out.case_id) || !stmt->Array(1, out.genesis_hash)) {
+      return Corrupt("cases");
+    }
+    return out;
+  }
+
+  absl::Status InsertDescriptor(const DescriptorRow& descriptor) override {
+    absl::StatusOr<Statement> stmt = Start(
+        "INSERT INTO descriptors (case_id, epoch, body_hash, statement) "
+        "VALUES (?1, ?2, ?3, ?4)");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindBlob(1, descriptor.case_id);
+    stmt->BindInt(2, descriptor.epoch);
+    stmt->BindBlob(3, descriptor.body_hash);
+    stmt->BindBlob(4, descriptor.statement);
+    return Done(*stmt, "store the descriptor");
+  }
+
+  absl::StatusOr<std::vector<DescriptorRow>> ListDescriptors(
+      const CaseId& case_id) override {
+    absl::StatusOr<Statement> stmt = Start(
+        "SELECT case_id, epoch, body_hash, statement FROM descriptors "
+        "WHERE case_id = ?1 ORDER BY epoch, id");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindBlob(1, case_id);
+    std::vector<DescriptorRow> out;
+    while (true) {
+      absl::StatusOr<bool> row = Next(*stmt, "read descriptors");
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      DescriptorRow& d = out.emplace_back();
+      if (!stmt->Array(0, d.case_id) || !Epoch(*stmt, 1, d.epoch) ||
+          !stmt->Array(2, d.body_hash)) {
+        return Corrupt("descriptors");
+      }
+      d.statement = stmt->Bytes(3);
+    }
+    return out;
+  }
+
+  absl::Status InsertGrant(const GrantRow& grant) override {
+    absl::StatusOr<Statement> stmt = Start(
+        "INSERT INTO grants (case_id, epoch, member_fingerprint, statement, "
+        "ciphertext) VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindBlob(1, grant.case_id);
+    stmt->BindInt(2, grant.epoch);
+    stmt->BindBlob(3, grant.member_fingerprint);
+    stmt->BindBlob(4, grant.statement);
+    stmt->BindBlob(5, grant.ciphertext);
+    return Done(*stmt, "store the grant");
+  }
+
+  absl::StatusOr<std::vector<GrantRow>> ListGrants(
+      const CaseId& case_id,
+      const crypto::Fingerprint& member_fingerprint) override {
+    absl::StatusOr<Statement> stmt = Start(
+        "SELECT case_id, epoch, member_fingerprint, statement, ciphertext "
+        "FROM grants WHERE case_id = ?1 AND member_fingerprint = ?2 "
+        "ORDER BY epoch");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindBlob(1, case_id);
+    stmt->BindBlob(2, member_fingerprint);
+    std::vector<GrantRow> out;
+    while (true) {
+      absl::StatusOr<bool> row = Next(*stmt, "read grants");
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      GrantRow& g = out.emplace_back();
+      if (!stmt->Array(0, g.case_id) || !Epoch(*stmt, 1, g.epoch) ||
+          !stmt->Array(2, g.member_fingerprint)) {
+        return Corrupt("grants");
+      }
+      g.statement = stmt->Bytes(3);
+      g.ciphertext = stmt->Bytes(4);
+    }
+    return out;
+  }
+
+  absl::Status InsertChallenge(const ChallengeRow& challenge) override {
+    absl::StatusOr<Statement> stmt =
+        Start("INSERT INTO challenges (nonce, expires_at) VALUES (?1, ?2)");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindBlob(1, challenge.nonce);
+    stmt->BindInt(2, challenge.expires_at);
+    return Done(*stmt, "store the challenge");
+  }
+
+  absl::Status ConsumeChallenge(const ChallengeNonce& nonce,
+                                int64_t now) override {
+    absl::StatusOr<Statement> find =
+        Start("SELECT expires_at FROM challenges WHERE nonce = ?1");
+    if (!find.ok()) return find.status();
+    find->BindBlob(1, nonce);
+    absl::StatusOr<bool> row = Next(*find, "read the challenge");
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::NotFoundError("unknown or already used challenge");
+    if (find->Int(0) <= now) {
+      return absl::FailedPreconditionError("the challenge has expired");
+    }
+    absl::StatusOr<Statement> erase =
+        Start("DELETE FROM challenges WHERE nonce = ?1");
+    if (!erase.ok()) return erase.status();
+    erase->BindBlob(1, nonce);
+    absl::Status done = Done(*erase, "use the challenge");
+    if (!done.ok()) return done;
+    return ResultCount(sqlite3_changes(db_), "use the challenge");
+  }
+
+  absl::Status InsertSession(const SessionRow& session) override {
+    absl::StatusOr<Statement> stmt = Start(
+        "INSERT INTO sessions (token_hash, sign_pk, kind, expires_at) "
+        "VALUES (?1, ?2, ?3, ?4)");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindBlob(1, session.token_hash.bytes);
+    stmt->BindBlob(2, session.sign_pk);
+    stmt->BindText(3, KindName(session.kind));
+    stmt->BindInt(4, session.expires_at);
+    return Done(*stmt, "store the session");
+  }
+
+  absl::StatusOr<SessionRow> FindSession(const SessionTokenHash& token_hash,
+                                         int64_t now) override {
+    absl::StatusOr<Statement> stmt = Start(
+        "SELECT token_hash, sign_pk, kind, expires_at FROM sessions "
+        "WHERE token_hash = ?1 AND expires_at > ?2");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindBlob(1, token_hash.bytes);
+    stmt->BindInt(2, now);
+    absl::StatusOr<bool> row = Next(*stmt, "read the session");
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::NotFoundError("unknown or expired session");
+    SessionRow out;
+    const std::string kind = stmt->Text(2);
+    if (!stmt->Array(0, out.token_hash.bytes) || !stmt->Array(1, out.sign_pk) ||
+        (kind != KindName(SessionKind::kAccount) &&
+         kind != KindName(SessionKind::kInvite))) {
+      return Corrupt("sessions");
+    }
+    out.kind = kind == KindName(SessionKind::kAccount) ? SessionKind::kAccount
+                                                       : SessionKind::kInvite;
+    out.expires_at = stmt->Int(3);
+    return out;
+  }
+
+  absl::Status DeleteSession(const SessionTokenHash& token_hash) override {
+    absl::StatusOr<Statement> stmt =
+        Start("DELETE FROM sessions WHERE token_hash = ?1");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindBlob(1, token_hash.bytes);
+    absl::Status done = Done(*stmt, "end the session");
+    if (!done.ok()) return done;
+    if (sqlite3_changes(db_) == 0)
+      return absl::NotFoundError("no such session");
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<int64_t> DeleteExpired(int64_t now) override {
+    int64_t removed = 0;
+    for (const char* sql : {"DELETE FROM challenges WHERE expires_at <= ?1",
+                            "DELETE FROM sessions WHERE expires_at <= ?1"}) {
+      absl::StatusOr<Statement> stmt = Start(sql);
+      if (!stmt.ok()) return stmt.status();
+      stmt->BindInt(1, now);
+      absl::Status done = Done(*stmt, "remove expired challenges and sessions");
+      if (!done.ok()) return done;
+      removed += sqlite3_changes(db_);
+    }
+    return removed;
+  }
+
+  absl::StatusOr<uint64_t> LogSize() override {
+    // The last index plus one: leaf_index is the rowid, so this is one
+    // b-tree descent, and AppendLogEntry keeps indices contiguous.
+    absl::StatusOr<Statement> stmt =
+        Start("SELECT max(leaf_index) FROM log_entries");
+    if (!stmt.ok()) return stmt.status();
+    absl::StatusOr<bool> row = Next(*stmt, "read the log size");
+    if (!row.ok()) return row.status();
+    if (!*row || stmt->IsNull(0)) return uint64_t{0};
+    const int64_t last = stmt->Int(0);
+    if (last < 0) return Corrupt("log_entries");
+    return static_cast<uint64_t>(last) + 1;
+  }
+
+  absl::StatusOr<uint64_t> AppendLogEntry(
+      absl::string_view entry, const crypto::Sha256& leaf_hash) override {
+    absl::StatusOr<uint64_t> size = LogSize();
+    if (!size.ok()) return size.status();
+    if (*size >= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return absl::OutOfRangeError("the log is full");
+    }
+    absl::StatusOr<Statement> stmt = Start(
+        "INSERT INTO log_entries (leaf_index, entry, leaf_hash) "
+        "VALUES (?1, ?2, ?3)");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindInt(1, static_cast<int64_t>(*size));
+    stmt->BindBlob(2, entry);
+    stmt->BindBlob(3, leaf_hash);
+    absl::Status done = Done(*stmt, "append the log entry");
+    if (!done.ok()) return done;
+    return *size;
+  }
+
+  absl::StatusOr<std::vector<LogEntryRow>> ReadLogEntries(
+      uint64_t begin, uint64_t end) override {
+    if (end < begin) {
+      return absl::InvalidArgumentError("log range ends before it begins");
+    }
+    if (end - begin > kMaxLogEntriesPerRead) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("at most ", kMaxLogEntriesPerRead,
+                       " log entries can be read at once"));
+    }
+    absl::StatusOr<uint64_t> size = LogSize();
+    if (!size.ok()) return size.status();
+    if (end > *size) {
+      return absl::OutOfRangeError(absl::StrCat("log range ends at ", end,
+                                                ", past the log size ", *size));
+    }
+    absl::StatusOr<Statement> stmt = Start(
+        "SELECT leaf_index, entry, leaf_hash FROM log_entries "
+        "WHERE leaf_index >= ?1 AND leaf_index < ?2 ORDER BY leaf_index");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindInt(1, static_cast<int64_t>(begin));
+    stmt->BindInt(2, static_cast<int64_t>(end));
+    std::vector<LogEntryRow> out;
+    out.reserve(end - begin);
+    while (true) {
+      absl::StatusOr<bool> row = Next(*stmt, "read log entries");
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      LogEntryRow& e = out.emplace_back();
+      const int64_t index = stmt->Int(0);
+      if (index < 0 || static_cast<uint64_t>(index) != begin + out.size() - 1 ||
+          !stmt->Array(2, e.leaf_hash)) {
+        return Corrupt("log_entries");
+      }
+      e.index = static_cast<uint64_t>(index);
+      e.entry = stmt->Bytes(1);
+    }
+    if (out.size() != end - begin) return Corrupt("log_entries");
+    return out;
+  }
+
+ private:
+  static absl::string_view KindName(SessionKind kind) {
+    return kind == SessionKind::kAccount ? "account" : "invite";
+  }
+
+  static bool Epoch(const Statement& stmt, int column, uint32_t& out) {
+    const int64_t value = stmt.Int(column);
+    if (value < 0 || value > std::numeric_limits<uint32_t>::max()) {
+      return false;
+    }
+    out = static_cast<uint32_t>(value);
+    return true;
+  }
+
+  absl::StatusOr<AccountRow> FindAccount(absl::string_view column,
+                                         absl::Span<const uint8_t> key) {
+    absl::StatusOr<Statement> stmt = Start(absl::StrCat(
+        "SELECT cert_fingerprint, sign_pk, certificate, registered_at "
+        "FROM accounts WHERE ",
+        column, " = ?1"));
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindBlob(1, key);
+    absl::StatusOr<bool> row = Next(*stmt, "read an account");
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::NotFoundError("no such account");
+    AccountRow out;
+    if (!stmt->Array(0, out.cert_fingerprint) || !stmt->Array(1, out.sign_pk)) {
+      return Corrupt("accounts");
+    }
+    out.certificate = stmt->Bytes(2);
+    out.registered_at = stmt->Int(3);
+    return out;
+  }
+
+  // Prepares a statement, refusing if SQLite already ended the transaction
+  // (after an I/O error, say): what follows would otherwise run outside it,
+  // each statement committing on its own.
+  absl::StatusOr<Statement> Start(absl::string_view sql) {
+    if (!fatal_.ok()) return fatal_;
+    if (sqlite3_get_autocommit(db_)) {
+      return Fatal(absl::InternalError(
+          "the database ended the transaction after an earlier error"));
+    }
+    absl::StatusOr<Statement> stmt = Prepare(db_, sql);
+    if (!stmt.ok()) return Fatal(stmt.status());
+    return stmt;
+  }
+
+  // Steps a statement that returns no rows.
+  absl::Status Done(Statement& stmt, absl::string_view what) {
+    const int rc = stmt.Step();
+    if (rc == SQLITE_DONE) return absl::OkStatus();
+    if (rc == SQLITE_ROW) {
+      return Fatal(absl::InternalError(
+          absl::StrCat("cannot ", what, ": unexpected row")));
+    }
+    return Fail(rc, what);
+  }
+
+  // True for a row, false at the end.
+  absl::StatusOr<bool> Next(Statement& stmt, absl::string_view what) {
+    const int rc = stmt.Step();
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return Fail(rc, what);
+  }
+
+  absl::Status Fail(int rc, absl::string_view what) {
+    absl::Status status = SqliteError(db_, rc, what);
+    if (!LeavesTransactionUsable(status)) return Fatal(status);
+    return status;
+  }
+
+  absl::Status Corrupt(absl::string_view table) {
+    return Fatal(absl::DataLossError(
+        absl::StrCat("a row of table ", table,
+                     " does not have the shape the schema promises")));
+  }
+
+  absl::Status Fatal(absl::Status status) {
+    if (fatal_.ok()) fatal_ = status;
+    return status;
+  }
+
+  sqlite3* const db_;
+  absl::Status fatal_;
+};
+
+}  // namespace
+
+absl::Status RunSqlcipherTransactionBody(
+    sqlite3* db, absl::FunctionRef<absl::Status(StoreTransaction&)> fn) {
+  SqlcipherTransaction transaction(db);
+  absl::Status result = fn(transaction);
+  if (result.ok()) result = transaction.fatal();
+  return result;
+}
+
+}  // namespace tvault::vault
