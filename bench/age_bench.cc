@@ -207,7 +207,8 @@ void BM_Hkdf(benchmark::State& state) {
   const std::vector<uint8_t> salt = RandomBytes(16);
   std::array<uint8_t, 32> out{};
   for (auto _ : state) {
-    absl::Status s = HkdfSha256(ikm.span(), salt, "payload", absl::MakeSpan(out));
+    absl::Status s =
+        HkdfSha256(ikm.span(), salt, "payload", absl::MakeSpan(out));
     benchmark::DoNotOptimize(s);
     benchmark::DoNotOptimize(out);
   }
