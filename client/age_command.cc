@@ -56,28 +56,6 @@ class Input {
   crypto::FdSource source_;
 };
 
-// Collects bytes into protected memory (decrypted identity files).
-class SecretSink final : public crypto::ByteSink {
- public:
-  explicit SecretSink(size_t capacity) : buf_(capacity) {}
-  absl::Status Write(absl::Span<const uint8_t> data) override {
-    if (data.size() > buf_.size() - len_) {
-      return absl::OutOfRangeError("identity file too large");
-    }
-    std::copy(data.begin(), data.end(), buf_.data() + len_);
-    len_ += data.size();
-    return absl::OkStatus();
-  }
-  SecretBytes Take() {
-    buf_.Truncate(len_);
-    return std::move(buf_);
-  }
-
- private:
-  SecretBytes buf_;
-  size_t len_ = 0;
-};
-
 absl::StatusOr<SecretBytes> ReadSmallFile(const std::string& path) {
   absl::StatusOr<std::unique_ptr<Input>> in = Input::Open(path);
   if (!in.ok()) return in.status();
@@ -120,7 +98,7 @@ absl::Status LoadIdentities(const std::string& path,
     crypto::ScryptIdentity id(*std::move(pass));
     const AgeIdentity* ids[] = {&id};
     if (absl::Status s = (*dec)->Unlock(ids); !s.ok()) return s;
-    SecretSink sink(kMaxKeyFileSize);
+    crypto::SecretSink sink(kMaxKeyFileSize);
     if (absl::Status s = (*dec)->DecryptTo(sink); !s.ok()) return s;
     *contents = sink.Take();
   }

@@ -227,16 +227,9 @@ class StreamPipeline::Impl {
           return b.state == State::kDone || !queue_.empty();
         });
         if (b.state == State::kDone) break;
-        job = queue_.front();
-        queue_.pop_front();
-        job->state = State::kRunning;
+        job = TakeQueued();
       }
-      Process(*job);
-      {
-        MutexLock lock(mu_);
-        job->state = State::kDone;
-      }
-      done_cv_.NotifyAll();
+      RunTaken(*job);
     }
     absl::Status s = sink_.Write({b.out.data(), b.out_len});
     if (s.ok() && direction_ == Direction::kDecrypt) {
@@ -260,17 +253,28 @@ class StreamPipeline::Impl {
           return stop_ || !queue_.empty();
         });
         if (queue_.empty()) return;  // stopping
-        b = queue_.front();
-        queue_.pop_front();
-        b->state = State::kRunning;
+        b = TakeQueued();
       }
-      Process(*b);
-      {
-        MutexLock lock(mu_);
-        b->state = State::kDone;
-      }
-      done_cv_.NotifyAll();
+      RunTaken(*b);
     }
+  }
+
+  // Takes the oldest queued batch for the calling thread to process.
+  Batch* TakeQueued() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Batch* b = queue_.front();
+    queue_.pop_front();
+    b->state = State::kRunning;
+    return b;
+  }
+
+  // Processes a batch taken with TakeQueued and hands it to the writer.
+  void RunTaken(Batch& b) {
+    Process(b);
+    {
+      MutexLock lock(mu_);
+      b.state = State::kDone;
+    }
+    done_cv_.NotifyAll();
   }
 
   // Encrypts or decrypts every chunk of `b` into b.out. Touches only `b`

@@ -23,29 +23,6 @@ absl::string_view FpView(const Fingerprint& fp) {
   return {reinterpret_cast<const char*>(fp.data()), fp.size()};
 }
 
-// Collects decrypted bytes into protected memory, up to a fixed capacity.
-class SecretSink final : public ByteSink {
- public:
-  explicit SecretSink(size_t capacity) : buffer_(capacity) {}
-  absl::Status Write(absl::Span<const uint8_t> data) override {
-    if (data.size() > buffer_.size() - size_) {
-      return absl::InvalidArgumentError(
-          "grant plaintext is too long to be one age identity");
-    }
-    std::copy(data.begin(), data.end(), buffer_.data() + size_);
-    size_ += data.size();
-    return absl::OkStatus();
-  }
-  SecretBytes Take() {
-    buffer_.Truncate(size_);
-    return std::move(buffer_);
-  }
-
- private:
-  SecretBytes buffer_;
-  size_t size_ = 0;
-};
-
 }  // namespace
 
 absl::Status CheckGrantBody(const Grant& body) {
@@ -232,7 +209,13 @@ absl::StatusOr<X25519Identity> OpenGrant(
   const AgeIdentity* ids[] = {&member_identity};
   if (absl::Status s = (*dec)->Unlock(ids); !s.ok()) return s;
   SecretSink sink(kIdentityLineSize);
-  if (absl::Status s = (*dec)->DecryptTo(sink); !s.ok()) return s;
+  if (absl::Status s = (*dec)->DecryptTo(sink); !s.ok()) {
+    if (absl::IsOutOfRange(s)) {
+      return absl::DataLossError(
+          "grant plaintext is too long to be one age identity");
+    }
+    return s;
+  }
   SecretBytes plain = sink.Take();
   if (plain.size() != kIdentityLineSize ||
       plain.data()[kIdentityLineSize - 1] != '\n') {

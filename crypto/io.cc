@@ -107,6 +107,21 @@ absl::StatusOr<size_t> BufferedSource::Read(absl::Span<uint8_t> out) {
   return n;
 }
 
+absl::Status SecretSink::Write(absl::Span<const uint8_t> data) {
+  if (data.size() > buffer_.size() - size_) {
+    return absl::OutOfRangeError("more secret data than expected");
+  }
+  std::copy(data.begin(), data.end(), buffer_.data() + size_);
+  size_ += data.size();
+  return absl::OkStatus();
+}
+
+SecretBytes SecretSink::Take() {
+  buffer_.Truncate(size_);
+  size_ = 0;
+  return std::move(buffer_);
+}
+
 absl::StatusOr<size_t> MemorySource::Read(absl::Span<uint8_t> out) {
   const size_t n = std::min(out.size(), data_.size());
   std::copy_n(data_.data(), n, out.data());

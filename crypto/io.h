@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "crypto/secret_bytes.h"
 
 namespace tvault::crypto {
 
@@ -88,6 +89,20 @@ class MemorySource final : public ByteSource {
 
  private:
   absl::Span<const uint8_t> data_;
+};
+
+// Collects bytes into protected memory (SecretBytes), up to a fixed
+// capacity: for decrypted keys and identity files. OutOfRange past it.
+class SecretSink final : public ByteSink {
+ public:
+  explicit SecretSink(size_t capacity) : buffer_(capacity) {}
+  absl::Status Write(absl::Span<const uint8_t> data) override;
+  // The bytes written so far; the sink is empty afterwards.
+  SecretBytes Take();
+
+ private:
+  SecretBytes buffer_;
+  size_t size_ = 0;
 };
 
 // Appends everything written to a vector (tests, small outputs).
