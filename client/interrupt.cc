@@ -33,7 +33,9 @@ void InstallInterruptCleanup() {
   std::memset(&sa, 0, sizeof sa);
   sa.sa_handler = OnSignal;
   sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) {
+    sigaction(sig, &sa, nullptr);
+  }
 }
 
 void SetInterruptTempFile(const std::string& path) {

@@ -1,6 +1,8 @@
 #include "client/output_file.h"
 
 #include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,12 +35,23 @@ absl::StatusOr<std::unique_ptr<AtomicOutputFile>> AtomicOutputFile::Create(
   const fs::path path(target);
   fs::path dir = path.parent_path();
   if (dir.empty()) dir = ".";
+  InstallInterruptCleanup();
+  // Preferably an unnamed file (O_TMPFILE): if the process dies in any way,
+  // even by SIGKILL, nothing of the partial output remains on disk. It gets
+  // its name only in Commit.
+  const int unnamed =
+      open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, S_IRUSR | S_IWUSR);
+  if (unnamed >= 0) {
+    return std::unique_ptr<AtomicOutputFile>(
+        new AtomicOutputFile(target, "", unnamed, allow_overwrite));
+  }
+  // File systems without O_TMPFILE (FAT on a USB stick): a hidden named
+  // file, removed on failure and on SIGINT/SIGTERM/SIGHUP/SIGQUIT.
   const std::string pattern = (dir / absl::StrCat(".", path.filename().string(),
                                                   ".tvault-partial-XXXXXX"))
                                   .string();
   std::vector<char> buf(pattern.begin(), pattern.end());
   buf.push_back('\0');
-  InstallInterruptCleanup();
   const int fd = mkostemp(buf.data(), O_CLOEXEC);  // mode 0600
   if (fd < 0) return Errno("cannot create a file in the directory of", target);
   std::string temp(buf.data());
@@ -57,7 +70,7 @@ AtomicOutputFile::AtomicOutputFile(std::string target, std::string temp, int fd,
 
 AtomicOutputFile::~AtomicOutputFile() {
   if (fd_ >= 0) close(fd_);
-  if (!committed_) {
+  if (!committed_ && !temp_.empty()) {
     unlink(temp_.c_str());
     ClearInterruptTempFile();
   }
@@ -70,24 +83,66 @@ absl::Status AtomicOutputFile::Write(absl::Span<const uint8_t> data) {
   return sink_.Write(data);
 }
 
-absl::Status AtomicOutputFile::Commit() {
-  if (fsync(fd_) != 0) return Errno("cannot flush", temp_);
-  if (close(fd_) != 0) {
-    fd_ = -1;
-    return Errno("cannot close", temp_);
+absl::Status AtomicOutputFile::NameUnnamedFile(const std::string& name) {
+  const std::string proc = absl::StrCat("/proc/self/fd/", fd_);
+  if (linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, name.c_str(),
+             AT_SYMLINK_FOLLOW) == 0) {
+    return absl::OkStatus();
   }
-  fd_ = -1;
-  if (!allow_overwrite_) {
-    // link() fails if the target appeared meanwhile; never clobber it.
-    if (link(temp_.c_str(), target_.c_str()) != 0) {
+  if (errno == EEXIST) return Errno("cannot create", name);
+  // Without /proc, AT_EMPTY_PATH (needs CAP_DAC_READ_SEARCH).
+  if (linkat(fd_, "", AT_FDCWD, name.c_str(), AT_EMPTY_PATH) == 0) {
+    return absl::OkStatus();
+  }
+  return Errno("cannot give the output its name", name);
+}
+
+absl::Status AtomicOutputFile::Commit() {
+  if (fsync(fd_) != 0) return Errno("cannot flush the output for", target_);
+  if (temp_.empty()) {
+    // Unnamed file: link it in under the target's name, or (overwriting)
+    // under a fresh hidden name that is then renamed over the target.
+    if (!allow_overwrite_) {
+      if (absl::Status s = NameUnnamedFile(target_); !s.ok()) return s;
+    } else {
+      const std::filesystem::path path(target_);
+      for (int attempt = 0;; ++attempt) {
+        char suffix[17];
+        std::snprintf(suffix, sizeof suffix, "%016llx",
+                      static_cast<unsigned long long>(randombytes_random())
+                              << 32 |
+                          randombytes_random());
+        const std::string name =
+            (path.parent_path() /
+             absl::StrCat(".", path.filename().string(), ".tvault-", suffix))
+                .string();
+        absl::Status s = NameUnnamedFile(name);
+        if (s.ok()) {
+          if (rename(name.c_str(), target_.c_str()) != 0) {
+            absl::Status r = Errno("cannot rename the output to", target_);
+            unlink(name.c_str());
+            return r;
+          }
+          break;
+        }
+        if (errno != EEXIST || attempt > 8) return s;
+      }
+    }
+  } else if (!allow_overwrite_) {
+    // RENAME_NOREPLACE fails if the target appeared meanwhile; it also
+    // works where hard links do not (FAT).
+    if (renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, target_.c_str(),
+                  RENAME_NOREPLACE) != 0) {
       return Errno("cannot create", target_);
     }
-    unlink(temp_.c_str());
   } else if (rename(temp_.c_str(), target_.c_str()) != 0) {
     return Errno("cannot rename the output to", target_);
   }
   committed_ = true;
   ClearInterruptTempFile();
+  const int fd = fd_;
+  fd_ = -1;
+  if (close(fd) != 0) return Errno("cannot close", target_);
   const std::string dir = std::filesystem::path(target_).parent_path().string();
   const int dfd = open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
   if (dfd >= 0) {

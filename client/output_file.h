@@ -1,10 +1,13 @@
 // Output that appears whole or not at all.
 //
-// AtomicOutputFile writes to a new temporary file beside the target (same
-// directory, so the final rename is atomic), and Commit() fsyncs it and
-// renames it over the target. Destroying it without Commit(), or an
-// interruption by signal, removes the temporary file: a failed command
-// leaves nothing behind. Files are created with mode 0600.
+// AtomicOutputFile writes to an unnamed file (O_TMPFILE) in the target's
+// directory; Commit() fsyncs it and only then gives it the target's name
+// (atomically replacing an existing file when overwriting is allowed).
+// A failed command, or a process killed in any way, leaves nothing behind.
+// Where the file system has no O_TMPFILE (FAT), a hidden named file is used
+// instead and removed on failure and on SIGINT, SIGTERM, SIGHUP or SIGQUIT
+// (not on SIGKILL). Files are created with mode 0600; an existing target
+// that is a symbolic link is replaced, not written through.
 //
 // Not thread-safe; one writer.
 #ifndef TVAULT_CLIENT_OUTPUT_FILE_H_
@@ -32,8 +35,9 @@ class AtomicOutputFile final : public crypto::ByteSink {
  private:
   AtomicOutputFile(std::string target, std::string temp, int fd,
                    bool allow_overwrite);
+  absl::Status NameUnnamedFile(const std::string& name);
   std::string target_;
-  std::string temp_;
+  std::string temp_;  // empty for an unnamed (O_TMPFILE) file
   int fd_;
   bool allow_overwrite_;
   bool committed_ = false;

@@ -1,6 +1,7 @@
 #include "client/passphrase.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sodium.h>
 #include <termios.h>
 #include <unistd.h>
@@ -39,6 +40,11 @@ absl::StatusOr<SecretBytes> FromTerminal(int tty, absl::string_view prompt) {
     SetInterruptTerminal(tty, saved);
     tcsetattr(tty, TCSAFLUSH, &quiet);
   }
+  // Ctrl-Z while echo is off would leave the shell without echo; the
+  // prompt is short, so suspension is simply not offered during it.
+  struct sigaction ignore_stop = {}, previous_stop = {};
+  ignore_stop.sa_handler = SIG_IGN;
+  sigaction(SIGTSTP, &ignore_stop, &previous_stop);
   SecretBytes buf(kMaxPassphraseLength + 1);
   size_t len = 0;
   bool ended = false;
@@ -57,6 +63,7 @@ absl::StatusOr<SecretBytes> FromTerminal(int tty, absl::string_view prompt) {
     tcsetattr(tty, TCSAFLUSH, &saved);
     ClearInterruptTerminal();
   }
+  sigaction(SIGTSTP, &previous_stop, nullptr);
   if (len > 0 && buf.data()[len - 1] == '\r') --len;
   if (len > kMaxPassphraseLength) {
     return absl::InvalidArgumentError("passphrase longer than 1024 bytes");

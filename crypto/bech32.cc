@@ -114,6 +114,8 @@ absl::StatusOr<Bech32Groups> Bech32DecodeGroups(absl::string_view s,
   for (size_t i = sep + 1; i < s.size(); ++i) {
     const int8_t v = CharsetIndex(Lower(s[i]));
     if (v < 0) {
+      // The values read so far may be bits of a secret key.
+      sodium_memzero(out.values.data(), out.values.size());
       return absl::InvalidArgumentError("bech32 data has invalid character");
     }
     out.values.push_back(static_cast<uint8_t>(v));

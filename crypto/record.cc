@@ -337,6 +337,9 @@ absl::Status RecordReader::Read(ByteSink& body_out) {
   parser_ = std::make_unique<Parser>(body_out);
   read_status_ = age_->DecryptTo(*parser_);
   if (read_status_.ok()) read_status_ = parser_->End();
+  if (read_status_.ok()) {
+    ciphertext_sha256_ = static_cast<HashingSource&>(*hashing_).Digest();
+  }
   return read_status_;
 }
 
@@ -344,7 +347,7 @@ absl::StatusOr<VerifiedRecord> RecordReader::Finish(
     const RecordExpectations& expect) {
   if (!read_status_.ok()) return read_status_;
   VerifiedRecord out;
-  out.ciphertext_sha256 = static_cast<HashingSource&>(*hashing_).Digest();
+  out.ciphertext_sha256 = ciphertext_sha256_;
   out.body_length = parser_->body_length();
 
   // 1. The container is signed by the key it names.
@@ -383,8 +386,7 @@ absl::StatusOr<VerifiedRecord> RecordReader::Finish(
     return absl::FailedPreconditionError(
         "record is not encrypted to its epoch's recipient");
   }
-  if (expect.ciphertext_sha256 &&
-      !ConstantTimeEquals(*expect.ciphertext_sha256, out.ciphertext_sha256)) {
+  if (!ConstantTimeEquals(expect.ciphertext_sha256, out.ciphertext_sha256)) {
     return absl::FailedPreconditionError(
         "ciphertext differs from the one in the transparency log entry");
   }
@@ -397,13 +399,25 @@ absl::StatusOr<VerifiedRecord> RecordReader::Finish(
   out.uploaded_after_epoch_superseded =
       expect.current_epoch_at_log_time > m.epoch();
   if (!m.submitter().has_certificate()) {
-    const bool known =
-        std::any_of(expect.invite_keys.begin(), expect.invite_keys.end(),
-                    [&](const SignPublicKey& k) { return k == out.signer; });
-    if (!known) {
+    const RecordExpectations::LoggedInvite* invite = nullptr;
+    for (const auto& candidate : expect.invites) {
+      if (candidate.key == out.signer) invite = &candidate;
+    }
+    if (invite == nullptr) {
       return absl::PermissionDeniedError(
           "record is signed by neither an account nor an invite of this "
           "case");
+    }
+    int64_t end = invite->expires;
+    if (invite->revoked_at) end = std::min(end, *invite->revoked_at);
+    if (expect.log_time < invite->registered_at || expect.log_time >= end) {
+      return absl::PermissionDeniedError(
+          "record was logged when its invite was not live (before it was "
+          "registered, after it expired, or after it was revoked)");
+    }
+    if (invite->epoch != m.epoch()) {
+      return absl::PermissionDeniedError(
+          "record's invite was issued for another epoch of the case");
     }
     out.via_invite = true;
     return out;

@@ -92,14 +92,24 @@ struct RecordExpectations {
   // recipient (the record profile), and who may sign (contributors need
   // the contributor role, members and owners the reviewer role).
   tvault::v1::CaseDescriptor descriptor;
-  // The log entry's SHA-256 of the ciphertext, and its time.
-  std::optional<Sha256> ciphertext_sha256;
+  // The log entry's SHA-256 of the ciphertext (required: a record is only
+  // verified against the entry that logged it), and the entry's time.
+  Sha256 ciphertext_sha256{};
   int64_t log_time = 0;
   // The organisation root key and the (verified) revocations known.
   SignPublicKey org_pk{};
   std::vector<tvault::v1::Revocation> revocations;
-  // Keys of the invites registered for this case in the log.
-  std::vector<SignPublicKey> invite_keys;
+  // The invites registered for this case in the log. An invite signer is
+  // accepted only if the record was logged while its invite was live:
+  // registered_at <= log_time < min(expires, revoked_at), same epoch.
+  struct LoggedInvite {
+    SignPublicKey key{};
+    uint32_t epoch = 0;
+    int64_t registered_at = 0;
+    int64_t expires = 0;
+    std::optional<int64_t> revoked_at;
+  };
+  std::vector<LoggedInvite> invites;
   // The highest epoch of the case when the record was logged: a record
   // logged after its epoch was superseded is flagged.
   uint32_t current_epoch_at_log_time = 0;
@@ -148,6 +158,7 @@ class RecordReader {
   std::unique_ptr<Parser> parser_;
   std::string recipient_;
   absl::Status read_status_ = absl::FailedPreconditionError("Read not called");
+  Sha256 ciphertext_sha256_{};  // computed once, when Read has consumed all
 };
 
 }  // namespace tvault::crypto

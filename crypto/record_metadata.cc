@@ -35,7 +35,18 @@ class StrictKeyChecker final : public nlohmann::json_sax<nlohmann::json> {
   bool number_float(number_float_t, const string_t&) override {
     return Fail("a fractional or exponent number");
   }
-  bool string(string_t&) override { return Typed(Kind::kString); }
+  bool string(string_t& value) override {
+    // An enum is written by its name only: protobuf would also take the
+    // number as a string ("1"), which other readers would not.
+    if (!stack_.empty() && !stack_.back().is_map &&
+        stack_.back().pending != nullptr &&
+        stack_.back().pending->cpp_type() == FieldDescriptor::CPPTYPE_ENUM &&
+        stack_.back().pending->enum_type()->FindValueByName(value) == nullptr) {
+      return Fail("an enum value that is not one of its names for",
+                  stack_.back().pending->name());
+    }
+    return Typed(Kind::kString);
+  }
   bool binary(binary_t&) override { return Fail("binary values"); }
 
   bool start_object(std::size_t) override {

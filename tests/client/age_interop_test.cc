@@ -814,6 +814,32 @@ TEST_F(AgeInteropTest, TvaultEncryptRejectsInvalidRecipientsFile) {
   ExpectNoOutput("ct");
 }
 
+// A decryption killed with SIGKILL mid-stream (no handler can run) leaves
+// no output and no partial file: the output is an unnamed file until the
+// whole input verified. The input is a FIFO held open, so the kill always
+// lands while tvault waits for more ciphertext.
+TEST_F(AgeInteropTest, TvaultDecryptKilledMidStreamLeavesNothing) {
+  const Key key = MakeKey(Tool::kTvault, "key.txt");
+  WriteFile(P("plain"), std::string(3 << 20, 'p'));
+  ASSERT_EQ(Run(Tvault() + " age encrypt -r " + Quote(key.recipient) + " -o " +
+                Q("ct") + " " + Q("plain"))
+                .status,
+            0);
+  ASSERT_EQ(Run("mkfifo " + Q("fifo")).status, 0);
+  const std::string cmd =
+      "(head -c 1000000 " + Q("ct") + "; exec sleep 30) > " + Q("fifo") +
+      " & writer=$!; " + Tvault() + " age decrypt -i " + Q("key.txt") + " -o " +
+      Q("out") + " " + Q("fifo") + " & t=$!; sleep 1; kill -9 $t; " +
+      "wait $t; kill $writer; wait $writer; exit 0";
+  ASSERT_EQ(Run(cmd).status, 0);
+  for (const fs::directory_entry& e : fs::directory_iterator(dir_)) {
+    const std::string name = e.path().filename().string();
+    EXPECT_TRUE(name == "key.txt" || name == "plain" || name == "ct" ||
+                name == "fifo")
+        << "left behind: " << name;
+  }
+}
+
 TEST_F(AgeInteropTest, TvaultKeygenRefusesToOverwrite) {
   WriteFile(P("key.txt"), "precious\n");
   const Result r = Run(Tvault() + " age keygen -o " + Q("key.txt"));

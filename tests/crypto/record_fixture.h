@@ -149,7 +149,11 @@ class RecordFixture : public ::testing::Test {
         std::string(AsString(contributor_cert_.fingerprint)));
     e.log_time = kNow;
     e.org_pk = org_.public_key();
-    e.invite_keys.push_back(invite_key_.public_key());
+    e.invites.push_back({.key = invite_key_.public_key(),
+                         .epoch = 2,
+                         .registered_at = kNow - 3600,
+                         .expires = kNow + 3600,
+                         .revoked_at = std::nullopt});
     e.current_epoch_at_log_time = 2;
     return e;
   }
@@ -193,9 +197,14 @@ class RecordFixture : public ::testing::Test {
     return std::string(out.bytes().begin(), out.bytes().end());
   }
 
+  // Reads with `e`; the ciphertext hash expected is this ciphertext's unless
+  // the test set another (as the log entry would give it).
   absl::StatusOr<VerifiedRecord> ReadRecord(const std::string& ct,
-                                            const RecordExpectations& e,
+                                            RecordExpectations e,
                                             std::string* body) {
+    if (e.ciphertext_sha256 == Sha256{}) {
+      e.ciphertext_sha256 = ComputeSha256(AsBytes(ct));
+    }
     MemorySource src(ct);
     absl::StatusOr<std::unique_ptr<RecordReader>> reader =
         RecordReader::Open(src, epoch_);

@@ -187,6 +187,14 @@ TEST(RecordMetadataTest, RejectsEnumWrittenAsNumber) {
   EXPECT_FALSE(ParseRecordMetadata(j).ok());
 }
 
+TEST(RecordMetadataTest, RejectsEnumNumberWrittenAsString) {
+  for (const char* v : {"\"1\"", "\"6\"", "\"testimony\"", "\"\""}) {
+    std::string j = Json("");
+    j.replace(j.find("\"TESTIMONY\""), 11, v);
+    EXPECT_FALSE(ParseRecordMetadata(j).ok()) << v;
+  }
+}
+
 TEST(RecordMetadataTest, RejectsNullFractionAndBooleanValues) {
   EXPECT_FALSE(ParseRecordMetadata(Json(",\"title\":null")).ok());
   EXPECT_FALSE(ParseRecordMetadata(Json(",\"epoch\":3.0")).ok());

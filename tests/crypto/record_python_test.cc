@@ -122,6 +122,15 @@ TEST_F(RecordPythonTest, BothRejectEachBrokenContainer) {
       {"invalid UTF-8", built([](ContainerBuilder& b) {
          b.meta.insert(b.meta.size() - 1, ",\"description\":\"\xc3\x28\"");
        })},
+      {"lone surrogate escape", built([](ContainerBuilder& b) {
+         b.meta.insert(b.meta.size() - 1, ",\"description\":\"x\\ud800y\"");
+       })},
+      {"supersedes not a record id", built([](ContainerBuilder& b) {
+         b.meta.insert(b.meta.size() - 1, ",\"supersedes\":\"abc\"");
+       })},
+      {"enum number as string", built([](ContainerBuilder& b) {
+         b.meta.replace(b.meta.find("\"TESTIMONY\""), 11, "\"1\"");
+       })},
       {"trailing JSON", built([](ContainerBuilder& b) { b.meta += " {}"; })},
       {"flipped signature",
        [&] {
@@ -168,7 +177,8 @@ TEST_F(RecordPythonTest, AgeToolAndPythonReaderRecoverTheFile) {
       Path("body") + "' >'" + Path("stdout") + "'";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   EXPECT_EQ(ReadBack("body"), body);
-  EXPECT_NE(ReadBack("stdout").find("\"signed_by\": \"account\""),
+  EXPECT_NE(ReadBack("stdout").find(
+                "\"signed_by\": \"account (certificate NOT checked"),
             std::string::npos);
 }
 

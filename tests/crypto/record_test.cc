@@ -79,7 +79,7 @@ TEST_F(RecordFixture, RejectsWrongEpoch) {
 
 TEST_F(RecordFixture, RejectsCiphertextOtherThanTheLogged) {
   RecordExpectations e = Expect();
-  e.ciphertext_sha256 = Sha256{};
+  e.ciphertext_sha256[0] = 1;  // any hash but this ciphertext's
   ExpectFails(WriteRecord(invite_key_, InviteMeta(), "x"), e,
               absl::StatusCode::kFailedPrecondition, "transparency log");
 }
@@ -93,9 +93,58 @@ TEST_F(RecordFixture, RejectsRecordNotEncryptedToTheEpochRecipient) {
 
 TEST_F(RecordFixture, RejectsUnknownInviteKey) {
   RecordExpectations e = Expect();
-  e.invite_keys.clear();
+  e.invites.clear();
   ExpectFails(WriteRecord(invite_key_, InviteMeta(), "x"), e,
               absl::StatusCode::kPermissionDenied, "neither an account");
+}
+
+TEST_F(RecordFixture, RejectsInviteExpiredBeforeLogTime) {
+  RecordExpectations e = Expect();
+  e.invites[0].expires = e.log_time;
+  ExpectFails(WriteRecord(invite_key_, InviteMeta(), "x"), e,
+              absl::StatusCode::kPermissionDenied, "not live");
+}
+
+TEST_F(RecordFixture, RejectsInviteRevokedBeforeLogTime) {
+  RecordExpectations e = Expect();
+  e.invites[0].revoked_at = e.log_time - 1;
+  ExpectFails(WriteRecord(invite_key_, InviteMeta(), "x"), e,
+              absl::StatusCode::kPermissionDenied, "not live");
+}
+
+TEST_F(RecordFixture, RejectsInviteRegisteredAfterLogTime) {
+  RecordExpectations e = Expect();
+  e.invites[0].registered_at = e.log_time + 1;
+  ExpectFails(WriteRecord(invite_key_, InviteMeta(), "x"), e,
+              absl::StatusCode::kPermissionDenied, "not live");
+}
+
+TEST_F(RecordFixture, AcceptsInviteRevokedAfterLogTime) {
+  RecordExpectations e = Expect();
+  e.invites[0].revoked_at = e.log_time + 1;
+  std::string out;
+  EXPECT_TRUE(
+      ReadRecord(WriteRecord(invite_key_, InviteMeta(), "x"), e, &out).ok());
+}
+
+TEST_F(RecordFixture, RejectsInviteOfAnotherEpoch) {
+  RecordExpectations e = Expect();
+  e.invites[0].epoch = 1;
+  ExpectFails(WriteRecord(invite_key_, InviteMeta(), "x"), e,
+              absl::StatusCode::kPermissionDenied, "another epoch");
+}
+
+TEST_F(RecordFixture, FinishTwiceGivesTheSameAnswer) {
+  const std::string ct = WriteRecord(invite_key_, InviteMeta(), "x");
+  RecordExpectations e = Expect();
+  e.ciphertext_sha256 = ComputeSha256(AsBytes(ct));
+  MemorySource src(ct);
+  auto reader = RecordReader::Open(src, epoch_);
+  ASSERT_TRUE(reader.ok());
+  VectorSink out;
+  ASSERT_TRUE((*reader)->Read(out).ok());
+  EXPECT_TRUE((*reader)->Finish(e).ok());
+  EXPECT_TRUE((*reader)->Finish(e).ok());
 }
 
 TEST_F(RecordFixture, WriterRefusesSignerOtherThanMetadataNames) {
