@@ -14,6 +14,9 @@ packages=(
   libprotobuf-dev protobuf-compiler
   libgrpc++-dev protobuf-compiler-grpc
   libsqlcipher-dev
+  # OpenSSL makes tvaultd's self-signed X.509 certificate (gRPC already
+  # uses it for TLS)
+  libssl-dev
   # command line parsing for tvault/tvaultd
   libcli11-dev
   # strict JSON reading of record metadata (duplicate keys, SAX)
