@@ -23,6 +23,8 @@ packages=(
   nlohmann-json3-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # tests only: some age test-kit vectors are zlib-compressed
+  zlib1g-dev
   # interop peer: the reference age tool (Go)
   age
   # `script` drives age's passphrase prompt on a pseudo-terminal; GNU time
