@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "crypto/age_error.h"
@@ -269,25 +270,44 @@ absl::StatusOr<SecretBytes> ScryptIdentity::Unwrap(
   return NoMatch();
 }
 
+namespace {
+
+// Calls `fn(line_no, line)` for each line of a key file that is neither
+// blank nor a '#' comment (LF or CRLF endings), stopping at its first error.
+absl::Status ForEachKeyLine(
+    absl::string_view text,
+    absl::FunctionRef<absl::Status(int, absl::string_view)> fn) {
+  for (int line_no = 1; !text.empty(); ++line_no) {
+    const size_t lf = text.find('\n');
+    absl::string_view line = text.substr(0, lf);
+    text.remove_prefix(lf == absl::string_view::npos ? text.size() : lf + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty() || line[0] == '#') continue;
+    if (absl::Status s = fn(line_no, line); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<X25519Identity>> ParseIdentityFile(
     absl::Span<const uint8_t> contents) {
   std::vector<X25519Identity> out;
-  absl::string_view rest(reinterpret_cast<const char*>(contents.data()),
-                         contents.size());
-  for (int line_no = 1; !rest.empty(); ++line_no) {
-    const size_t lf = rest.find('\n');
-    absl::string_view line = rest.substr(0, lf);
-    rest.remove_prefix(lf == absl::string_view::npos ? rest.size() : lf + 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty() || line[0] == '#') continue;
-    absl::StatusOr<X25519Identity> id = X25519Identity::Parse(line);
-    if (!id.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("identity file line ", line_no,
-                       " is not an AGE-SECRET-KEY-1… identity"));
-    }
-    out.push_back(*std::move(id));
-  }
+  absl::Status s = ForEachKeyLine(
+      absl::string_view(reinterpret_cast<const char*>(contents.data()),
+                        contents.size()),
+      [&](int line_no, absl::string_view line) {
+        absl::StatusOr<X25519Identity> id = X25519Identity::Parse(line);
+        if (!id.ok()) {
+          // The line itself may be a mistyped secret: never echo it.
+          return absl::InvalidArgumentError(
+              absl::StrCat("identity file line ", line_no,
+                           " is not an AGE-SECRET-KEY-1… identity"));
+        }
+        out.push_back(*std::move(id));
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return s;
   if (out.empty()) {
     return absl::InvalidArgumentError("identity file contains no identities");
   }
@@ -297,20 +317,17 @@ absl::StatusOr<std::vector<X25519Identity>> ParseIdentityFile(
 absl::StatusOr<std::vector<X25519Recipient>> ParseRecipientsFile(
     absl::string_view contents) {
   std::vector<X25519Recipient> out;
-  for (int line_no = 1; !contents.empty(); ++line_no) {
-    const size_t lf = contents.find('\n');
-    absl::string_view line = contents.substr(0, lf);
-    contents.remove_prefix(lf == absl::string_view::npos ? contents.size()
-                                                         : lf + 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty() || line[0] == '#') continue;
-    absl::StatusOr<X25519Recipient> r = X25519Recipient::Parse(line);
-    if (!r.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "recipients file line ", line_no, ": ", r.status().message()));
-    }
-    out.push_back(*r);
-  }
+  absl::Status s =
+      ForEachKeyLine(contents, [&](int line_no, absl::string_view line) {
+        absl::StatusOr<X25519Recipient> r = X25519Recipient::Parse(line);
+        if (!r.ok()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "recipients file line ", line_no, ": ", r.status().message()));
+        }
+        out.push_back(*r);
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return s;
   if (out.empty()) {
     return absl::InvalidArgumentError("recipients file contains no recipients");
   }
