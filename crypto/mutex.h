@@ -43,6 +43,12 @@ class CondVar {
   void Wait(Mutex& mu, Predicate done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     cv_.wait(mu, done);
   }
+  // Waits until `done()` or `timeout` passed; returns done().
+  template <typename Duration, typename Predicate>
+  bool WaitFor(Mutex& mu, Duration timeout, Predicate done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return cv_.wait_for(mu, timeout, done);
+  }
   void NotifyAll() { cv_.notify_all(); }
   void NotifyOne() { cv_.notify_one(); }
 

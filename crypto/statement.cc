@@ -37,16 +37,6 @@ bool HasUnknownFields(const Message& m) {
   return false;
 }
 
-std::string SerializeDeterministic(const Message& m) {
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  m.SerializeToCodedStream(&coded);
-  coded.Trim();
-  return out;
-}
-
 std::vector<uint8_t> TaggedMessage(absl::string_view tag,
                                    absl::Span<const uint8_t> message) {
   std::vector<uint8_t> out(tag.begin(), tag.end());
@@ -146,6 +136,16 @@ absl::Status VerifySignature(absl::string_view tag,
         absl::StrCat("signature on ", tag, " does not verify"));
   }
   return absl::OkStatus();
+}
+
+std::string SerializeDeterministic(const Message& m) {
+  std::string out;
+  google::protobuf::io::StringOutputStream stream(&out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  m.SerializeToCodedStream(&coded);
+  coded.Trim();
+  return out;
 }
 
 tvault::v1::SignedStatement SignStatement(StatementType type,

@@ -81,6 +81,11 @@ absl::Status VerifySignature(absl::string_view tag,
                              absl::Span<const uint8_t> signature,
                              absl::Span<const uint8_t> pk);
 
+// The deterministic protobuf serialisation of `m` (fields in number order,
+// map entries sorted): the one encoding ParseStrictly accepts and the form
+// in which signed bodies and log entries are written.
+std::string SerializeDeterministic(const google::protobuf::Message& m);
+
 // Serialises `body` deterministically and signs it.
 tvault::v1::SignedStatement SignStatement(StatementType type,
                                           const google::protobuf::Message& body,

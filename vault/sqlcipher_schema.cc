@@ -67,12 +67,36 @@ CREATE TABLE log_entries (
 );
 )sql";
 
+// Schema version 2 (issues 4 and 5): who takes part in which case (for
+// listing a caller's cases without reading every descriptor), the Merkle
+// tree's complete subtrees, and the latest signed checkpoint.
+constexpr char kSchemaV2[] = R"sql(
+CREATE TABLE case_participants (
+  fingerprint BLOB NOT NULL CHECK (length(fingerprint) = 16),
+  case_id BLOB NOT NULL REFERENCES cases (case_id),
+  PRIMARY KEY (fingerprint, case_id)
+) WITHOUT ROWID;
+CREATE INDEX case_participants_by_case ON case_participants (case_id);
+CREATE TABLE log_nodes (
+  level INTEGER NOT NULL CHECK (level BETWEEN 0 AND 63),
+  node_index INTEGER NOT NULL CHECK (node_index >= 0),
+  hash BLOB NOT NULL CHECK (length(hash) = 32),
+  PRIMARY KEY (level, node_index)
+) WITHOUT ROWID;
+CREATE TABLE latest_checkpoint (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  tree_size INTEGER NOT NULL CHECK (tree_size >= 0),
+  note BLOB NOT NULL
+);
+)sql";
+
 struct Migration {
   int64_t version;  // the schema version after this step
   const char* sql;
 };
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
+    {2, kSchemaV2},
 };
 static_assert(std::size(kMigrations) > 0 &&
                   kMigrations[std::size(kMigrations) - 1].version ==

@@ -340,6 +340,115 @@ class SqlcipherTransaction final : public StoreTransaction {
     return out;
   }
 
+  absl::Status InsertLogNode(uint32_t level, uint64_t index,
+                             const crypto::Sha256& hash) override {
+    if (index > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return absl::InvalidArgumentError("log node index out of range");
+    }
+    absl::StatusOr<Statement> stmt = Start(
+        "INSERT INTO log_nodes (level, node_index, hash) VALUES (?1, ?2, ?3)");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindInt(1, level);
+    stmt->BindInt(2, static_cast<int64_t>(index));
+    stmt->BindBlob(3, hash);
+    return Done(*stmt, "store a log tree node");
+  }
+
+  absl::StatusOr<crypto::Sha256> ReadLogNode(uint32_t level,
+                                             uint64_t index) override {
+    if (index > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return absl::NotFoundError("no such log tree node");
+    }
+    absl::StatusOr<Statement> stmt = Start(
+        "SELECT hash FROM log_nodes WHERE level = ?1 AND node_index = ?2");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindInt(1, level);
+    stmt->BindInt(2, static_cast<int64_t>(index));
+    absl::StatusOr<bool> row = Next(*stmt, "read a log tree node");
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::NotFoundError("no such log tree node");
+    crypto::Sha256 out;
+    if (!stmt->Array(0, out)) return Corrupt("log_nodes");
+    return out;
+  }
+
+  absl::StatusOr<CheckpointRow> ReadLatestCheckpoint() override {
+    absl::StatusOr<Statement> stmt =
+        Start("SELECT tree_size, note FROM latest_checkpoint WHERE id = 1");
+    if (!stmt.ok()) return stmt.status();
+    absl::StatusOr<bool> row = Next(*stmt, "read the latest checkpoint");
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::NotFoundError("no checkpoint signed yet");
+    const int64_t size = stmt->Int(0);
+    if (size < 0) return Corrupt("latest_checkpoint");
+    return CheckpointRow{static_cast<uint64_t>(size), stmt->Bytes(1)};
+  }
+
+  absl::Status WriteLatestCheckpoint(const CheckpointRow& row) override {
+    if (row.tree_size >
+        static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return absl::InvalidArgumentError("checkpoint tree size out of range");
+    }
+    absl::StatusOr<Statement> stmt = Start(
+        "INSERT OR REPLACE INTO latest_checkpoint (id, tree_size, note) "
+        "VALUES (1, ?1, ?2)");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindInt(1, static_cast<int64_t>(row.tree_size));
+    stmt->BindBlob(2, row.note);
+    return Done(*stmt, "store the latest checkpoint");
+  }
+
+  absl::Status SetCaseParticipants(
+      const CaseId& case_id,
+      absl::Span<const crypto::Fingerprint> participants) override {
+    absl::StatusOr<CaseRow> found = FindCase(case_id);
+    if (absl::IsNotFound(found.status())) {
+      return absl::FailedPreconditionError("no such case");
+    }
+    if (!found.ok()) return found.status();
+    absl::StatusOr<Statement> clear =
+        Start("DELETE FROM case_participants WHERE case_id = ?1");
+    if (!clear.ok()) return clear.status();
+    clear->BindBlob(1, case_id);
+    if (absl::Status s = Done(*clear, "update a case's participants");
+        !s.ok()) {
+      return s;
+    }
+    for (const crypto::Fingerprint& fp : participants) {
+      // The same fingerprint may be owner and member at once.
+      absl::StatusOr<Statement> stmt = Start(
+          "INSERT OR IGNORE INTO case_participants (fingerprint, case_id) "
+          "VALUES (?1, ?2)");
+      if (!stmt.ok()) return stmt.status();
+      stmt->BindBlob(1, fp);
+      stmt->BindBlob(2, case_id);
+      if (absl::Status s = Done(*stmt, "update a case's participants");
+          !s.ok()) {
+        return s;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<CaseId>> ListCasesOf(
+      const crypto::Fingerprint& fingerprint) override {
+    absl::StatusOr<Statement> stmt = Start(
+        "SELECT case_id FROM case_participants WHERE fingerprint = ?1 "
+        "ORDER BY case_id");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindBlob(1, fingerprint);
+    std::vector<CaseId> out;
+    while (true) {
+      absl::StatusOr<bool> row = Next(*stmt, "list a member's cases");
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      if (!stmt->Array(0, out.emplace_back())) {
+        return Corrupt("case_participants");
+      }
+    }
+    return out;
+  }
+
  private:
   static absl::string_view KindName(SessionKind kind) {
     return kind == SessionKind::kAccount ? "account" : "invite";

@@ -131,6 +131,14 @@ struct LogEntryRow {
   bool operator==(const LogEntryRow&) const = default;
 };
 
+// The vault's latest signed checkpoint (DESIGN.md §9): the signed-note
+// text and the tree size it commits to.
+struct CheckpointRow {
+  uint64_t tree_size = 0;
+  std::string note;  // the signed note, as served to clients
+  bool operator==(const CheckpointRow&) const = default;
+};
+
 // The most entries one ReadLogEntries call returns.
 inline constexpr uint64_t kMaxLogEntriesPerRead = 4096;
 
@@ -173,6 +181,16 @@ class StoreTransaction {
   virtual absl::StatusOr<std::vector<GrantRow>> ListGrants(
       const CaseId& case_id, const crypto::Fingerprint& member_fingerprint) = 0;
 
+  // Who takes part in a case now: the owners, members and contributors of
+  // its current descriptor. SetCaseParticipants replaces the case's list
+  // (FailedPrecondition if the case is unknown); ListCasesOf returns the
+  // cases in whose list `fingerprint` is, by case id. Empty if none.
+  virtual absl::Status SetCaseParticipants(
+      const CaseId& case_id,
+      absl::Span<const crypto::Fingerprint> participants) = 0;
+  virtual absl::StatusOr<std::vector<CaseId>> ListCasesOf(
+      const crypto::Fingerprint& fingerprint) = 0;
+
   // Challenges. InsertChallenge: AlreadyExists on a repeated nonce.
   virtual absl::Status InsertChallenge(const ChallengeRow& challenge) = 0;
   // Deletes the challenge, so that it can answer one sign-in only; call it
@@ -203,6 +221,19 @@ class StoreTransaction {
   // longer than kMaxLogEntriesPerRead; OutOfRange if end > LogSize().
   virtual absl::StatusOr<std::vector<LogEntryRow>> ReadLogEntries(
       uint64_t begin, uint64_t end) = 0;
+
+  // The Merkle tree's complete subtrees (vault/log_tree.h): the hash of the
+  // subtree of 2^level leaves starting at leaf index << level. Written once
+  // (AlreadyExists on a second write); ReadLogNode: NotFound if absent.
+  virtual absl::Status InsertLogNode(uint32_t level, uint64_t index,
+                                     const crypto::Sha256& hash) = 0;
+  virtual absl::StatusOr<crypto::Sha256> ReadLogNode(uint32_t level,
+                                                     uint64_t index) = 0;
+
+  // The latest checkpoint the vault signed. NotFound before the first.
+  // WriteLatestCheckpoint replaces it.
+  virtual absl::StatusOr<CheckpointRow> ReadLatestCheckpoint() = 0;
+  virtual absl::Status WriteLatestCheckpoint(const CheckpointRow& row) = 0;
 };
 
 class Store {

@@ -179,45 +179,4 @@ absl::StatusOr<TlsIdentity> GenerateTlsIdentity(int64_t now_unix) {
   return identity;
 }
 
-absl::StatusOr<TlsKeyPin> TlsKeyPinFromCertificatePem(absl::string_view pem) {
-  if (pem.size() > INT_MAX) {
-    return absl::InvalidArgumentError("TLS certificate PEM is too large");
-  }
-  OpenSslPtr<BIO> bio(
-      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  if (bio == nullptr) return OpenSslError("BIO_new_mem_buf");
-  OpenSslPtr<X509> cert(
-      PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  if (cert == nullptr) {
-    ERR_clear_error();
-    return absl::InvalidArgumentError(
-        "not a PEM X.509 certificate (expected -----BEGIN CERTIFICATE-----)");
-  }
-  // PEM_read_bio_X509 stops after the END line; only white space may follow.
-  char* rest = nullptr;
-  const long rest_size = BIO_get_mem_data(bio.get(), &rest);
-  if (rest_size > 0 &&
-      !absl::StripAsciiWhitespace(
-           absl::string_view(rest, static_cast<size_t>(rest_size)))
-           .empty()) {
-    return absl::InvalidArgumentError(
-        "TLS certificate PEM has data after the certificate");
-  }
-  EVP_PKEY* public_key = X509_get0_pubkey(cert.get());
-  if (public_key == nullptr) {
-    ERR_clear_error();
-    return absl::InvalidArgumentError(
-        "TLS certificate carries no usable public key");
-  }
-  unsigned char* der = nullptr;
-  const int der_size = i2d_PUBKEY(public_key, &der);
-  if (der_size <= 0 || der == nullptr) return OpenSslError("i2d_PUBKEY");
-  const crypto::Sha256 digest =
-      crypto::ComputeSha256({der, static_cast<size_t>(der_size)});
-  OPENSSL_free(der);
-  TlsKeyPin pin;
-  std::copy(digest.begin(), digest.end(), pin.begin());
-  return pin;
-}
-
 }  // namespace tvault::vault

@@ -35,6 +35,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "crypto/secret_bytes.h"
+#include "crypto/tls_pin.h"
 
 namespace tvault::vault {
 
@@ -42,9 +43,11 @@ namespace tvault::vault {
 inline constexpr char kTlsServerName[] = "tvaultd";
 // Ten years, leap days included.
 inline constexpr int kTlsCertificateValidityDays = 3653;
-inline constexpr size_t kTlsKeyPinSize = 32;
-
-using TlsKeyPin = std::array<uint8_t, kTlsKeyPinSize>;
+// The pin and how it is computed live in crypto/tls_pin.h, shared with
+// clients.
+using crypto::kTlsKeyPinSize;
+using crypto::TlsKeyPin;
+using crypto::TlsKeyPinFromCertificatePem;
 
 struct TlsIdentity {
   std::string certificate_pem;          // public: "-----BEGIN CERTIFICATE-----"
@@ -57,12 +60,6 @@ struct TlsIdentity {
 // message names the OpenSSL call, never key material).
 absl::StatusOr<TlsIdentity> GenerateTlsIdentity(int64_t now_unix);
 
-// SHA-256 of the DER SubjectPublicKeyInfo of the public key in `pem`, which
-// must hold exactly one PEM certificate (white space around it allowed).
-// InvalidArgument if it does not parse, carries no usable public key, or
-// has anything but white space after the certificate. Works for any key
-// type; the vault only makes Ed25519 ones.
-absl::StatusOr<TlsKeyPin> TlsKeyPinFromCertificatePem(absl::string_view pem);
 
 }  // namespace tvault::vault
 

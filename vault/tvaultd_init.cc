@@ -25,6 +25,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "proto/records.pb.h"
+#include "vault/data_dir.h"
 #include "vault/sqlcipher_store.h"
 #include "vault/tls_identity.h"
 
@@ -33,101 +34,8 @@ namespace {
 
 using crypto::SecretBytes;
 
-constexpr size_t kDbKeyHexSize = 2 * SqlcipherStore::kKeySize;
-
 std::string ErrnoText(int err) { return std::strerror(err); }
 
-absl::StatusOr<crypto::SignPublicKey> ParseOrgKey(absl::string_view hex) {
-  const absl::Status bad = absl::InvalidArgumentError(
-      "--org-key must be the organisation root's public key as 64 lowercase "
-      "hex digits, as given by the administrator");
-  if (hex.size() != 64) return bad;
-  for (char c : hex) {
-    if (!absl::ascii_isdigit(c) && !(c >= 'a' && c <= 'f')) return bad;
-  }
-  const std::string bytes = absl::HexStringToBytes(hex);
-  crypto::SignPublicKey key;
-  std::memcpy(key.data(), bytes.data(), key.size());
-  if (!crypto::CheckSignPublicKey(key).ok()) {
-    return absl::InvalidArgumentError(
-        "--org-key is not a valid Ed25519 public key; check it with the "
-        "administrator");
-  }
-  return key;
-}
-
-// Reads the database key file (format and permissions in the header).
-absl::StatusOr<SecretBytes> ReadDbKeyFile(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    return absl::NotFoundError(absl::StrCat("cannot open database key file ",
-                                            path, ": ", ErrnoText(err)));
-  }
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { close(fd); }
-  } closer{fd};
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    const int err = errno;
-    return absl::InternalError(absl::StrCat("cannot stat database key file ",
-                                            path, ": ", ErrnoText(err)));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("database key file ", path, " is not a regular file"));
-  }
-  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "database key file %s is accessible to group or others (mode %04o); "
-        "run chmod 600 %s and consider a new key",
-        path, st.st_mode & 07777, path));
-  }
-  const absl::Status bad_format = absl::InvalidArgumentError(absl::StrCat(
-      "database key file ", path,
-      " must hold exactly 64 hex digits (a 32-byte key), optionally followed "
-      "by a newline; make one with (umask 077; openssl rand -hex 32 > FILE)"));
-  // One byte more than the longest valid file, to detect a longer one.
-  SecretBytes text(kDbKeyHexSize + 2);
-  size_t n = 0;
-  while (n < text.size()) {
-    const ssize_t got = read(fd, text.data() + n, text.size() - n);
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      return absl::InternalError(absl::StrCat("cannot read database key file ",
-                                              path, ": ", ErrnoText(err)));
-    }
-    if (got == 0) break;
-    n += static_cast<size_t>(got);
-  }
-  if (n != kDbKeyHexSize &&
-      !(n == kDbKeyHexSize + 1 && text.data()[kDbKeyHexSize] == '\n')) {
-    return bad_format;
-  }
-  SecretBytes key(SqlcipherStore::kKeySize);
-  size_t key_size = 0;
-  const char* hex_end = nullptr;
-  if (sodium_hex2bin(key.data(), key.size(),
-                     reinterpret_cast<const char*>(text.data()), kDbKeyHexSize,
-                     nullptr, &key_size, &hex_end) != 0 ||
-      key_size != key.size() ||
-      hex_end != reinterpret_cast<const char*>(text.data()) + kDbKeyHexSize) {
-    return bad_format;
-  }
-  return key;
-}
-
-std::string SerializeDeterministic(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  m.SerializeToCodedStream(&coded);
-  coded.Trim();
-  return out;
-}
 
 // The data directory while it is being made: everything created through it
 // is removed again unless Commit() is called.
@@ -318,7 +226,7 @@ absl::StatusOr<std::string> RunTvaultdInit(const TvaultdInitArgs& args,
   }
 
   // Everything is checked and made in memory before DIR is touched.
-  absl::StatusOr<crypto::SignPublicKey> org_key = ParseOrgKey(args.org_key_hex);
+  absl::StatusOr<crypto::SignPublicKey> org_key = ParseOrgKeyHex(args.org_key_hex);
   if (!org_key.ok()) return org_key.status();
   absl::StatusOr<SecretBytes> db_key = ReadDbKeyFile(args.db_key_file);
   if (!db_key.ok()) return db_key.status();
@@ -349,7 +257,7 @@ absl::StatusOr<std::string> RunTvaultdInit(const TvaultdInitArgs& args,
                      " (check --address and --origin)"));
   }
   const std::string bundle_base64 =
-      crypto::Base64Encode(crypto::AsBytes(SerializeDeterministic(bundle)),
+      crypto::Base64Encode(crypto::AsBytes(crypto::SerializeDeterministic(bundle)),
                            crypto::Base64Padding::kPadded);
 
   DataDirBuilder dir;

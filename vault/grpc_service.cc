@@ -1,0 +1,190 @@
+#include "vault/grpc_service.h"
+
+#include <sodium.h>
+
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "crypto/secret_bytes.h"
+#include "vault/logging.h"
+
+namespace tvault::vault {
+namespace {
+
+constexpr char kBearerPrefix[] = "Bearer ";
+constexpr size_t kTokenSize = 32;
+
+// The token's hash, nullopt if the call carried no authorization, or
+// Unauthenticated if it carried a malformed one.
+absl::StatusOr<std::optional<SessionTokenHash>> TokenHashOf(
+    const grpc::ServerContext& context) {
+  const auto& metadata = context.client_metadata();
+  const auto range = metadata.equal_range(kAuthorizationMetadata);
+  if (range.first == range.second) return std::nullopt;
+  const absl::Status malformed = absl::UnauthenticatedError(
+      "the authorization metadata must be \"Bearer \" and the session token "
+      "in 64 lowercase hex digits; sign in again");
+  if (std::next(range.first) != range.second) return malformed;
+  const grpc::string_ref value = range.first->second;
+  const size_t prefix = sizeof(kBearerPrefix) - 1;
+  if (value.size() != prefix + 2 * kTokenSize ||
+      absl::string_view(value.data(), prefix) != kBearerPrefix) {
+    return malformed;
+  }
+  for (size_t i = prefix; i < value.size(); ++i) {
+    const char c = value.data()[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return malformed;
+  }
+  crypto::SecretBytes token(kTokenSize);
+  size_t size = 0;
+  if (sodium_hex2bin(token.data(), token.size(), value.data() + prefix,
+                     2 * kTokenSize, nullptr, &size, nullptr) != 0 ||
+      size != kTokenSize) {
+    return malformed;
+  }
+  return SessionTokenHash::Of(token.span());
+}
+
+template <typename Response>
+grpc::Status Reply(absl::StatusOr<Response> result, Response* response) {
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *response = std::move(*result);
+  return grpc::Status::OK;
+}
+
+// Runs an authenticated call: decodes the token and hands its hash on.
+template <typename Response, typename Fn>
+grpc::Status WithToken(const grpc::ServerContext* context, Response* response,
+                       Fn fn) {
+  absl::StatusOr<std::optional<SessionTokenHash>> token = TokenHashOf(*context);
+  if (!token.ok()) return ToGrpcStatus(token.status());
+  const SessionTokenHash* hash = token->has_value() ? &**token : nullptr;
+  return Reply(fn(hash), response);
+}
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  const auto code = static_cast<grpc::StatusCode>(status.code());
+  switch (status.code()) {
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kDataLoss:
+      LogError(absl::StrCat("a call failed inside the vault: ",
+                            status.message()));
+      return grpc::Status(
+          code,
+          "the vault could not complete the request because of an internal "
+          "error; nothing was changed. Try again later, and tell the vault's "
+          "operator if it persists");
+    case absl::StatusCode::kUnavailable:
+      return grpc::Status(code,
+                          "the vault is busy; try again in a few seconds");
+    default:
+      return grpc::Status(code, std::string(status.message()));
+  }
+}
+
+grpc::Status VaultGrpcService::GetServerInfo(
+    grpc::ServerContext*, const tvault::v1::GetServerInfoRequest*,
+    tvault::v1::ServerInfo* response) {
+  *response = core_.GetServerInfo();
+  return grpc::Status::OK;
+}
+
+grpc::Status VaultGrpcService::GetChallenge(
+    grpc::ServerContext*, const tvault::v1::GetChallengeRequest*,
+    tvault::v1::Challenge* response) {
+  return Reply(core_.GetChallenge(), response);
+}
+
+grpc::Status VaultGrpcService::SignIn(grpc::ServerContext*,
+                                      const tvault::v1::SignInRequest* request,
+                                      tvault::v1::Session* response) {
+  return Reply(core_.SignIn(*request), response);
+}
+
+grpc::Status VaultGrpcService::Register(
+    grpc::ServerContext*, const tvault::v1::RegisterRequest* request,
+    tvault::v1::RegisterResponse* response) {
+  return Reply(core_.Register(*request), response);
+}
+
+grpc::Status VaultGrpcService::Revoke(grpc::ServerContext*,
+                                      const tvault::v1::RevokeRequest* request,
+                                      tvault::v1::RevokeResponse* response) {
+  return Reply(core_.Revoke(*request), response);
+}
+
+grpc::Status VaultGrpcService::PublishDescriptor(
+    grpc::ServerContext* context,
+    const tvault::v1::PublishDescriptorRequest* request,
+    tvault::v1::PublishDescriptorResponse* response) {
+  return WithToken(context, response, [&](const SessionTokenHash* token) {
+    return core_.PublishDescriptor(token, *request);
+  });
+}
+
+grpc::Status VaultGrpcService::ListCases(
+    grpc::ServerContext* context, const tvault::v1::ListCasesRequest* request,
+    tvault::v1::ListCasesResponse* response) {
+  return WithToken(context, response, [&](const SessionTokenHash* token) {
+    return core_.ListCases(token, *request);
+  });
+}
+
+grpc::Status VaultGrpcService::GetCase(
+    grpc::ServerContext* context, const tvault::v1::GetCaseRequest* request,
+    tvault::v1::GetCaseResponse* response) {
+  return WithToken(context, response, [&](const SessionTokenHash* token) {
+    return core_.GetCase(token, *request);
+  });
+}
+
+grpc::Status VaultGrpcService::PublishGrants(
+    grpc::ServerContext* context,
+    const tvault::v1::PublishGrantsRequest* request,
+    tvault::v1::PublishGrantsResponse* response) {
+  return WithToken(context, response, [&](const SessionTokenHash* token) {
+    return core_.PublishGrants(token, *request);
+  });
+}
+
+grpc::Status VaultGrpcService::GetCheckpoint(
+    grpc::ServerContext* context, const tvault::v1::GetCheckpointRequest*,
+    tvault::v1::SignedCheckpoint* response) {
+  return WithToken(context, response, [&](const SessionTokenHash* token) {
+    return core_.GetCheckpoint(token);
+  });
+}
+
+grpc::Status VaultGrpcService::GetLogEntries(
+    grpc::ServerContext* context,
+    const tvault::v1::GetLogEntriesRequest* request,
+    tvault::v1::GetLogEntriesResponse* response) {
+  return WithToken(context, response, [&](const SessionTokenHash* token) {
+    return core_.GetLogEntries(token, *request);
+  });
+}
+
+grpc::Status VaultGrpcService::GetInclusionProof(
+    grpc::ServerContext* context,
+    const tvault::v1::GetInclusionProofRequest* request,
+    tvault::v1::Proof* response) {
+  return WithToken(context, response, [&](const SessionTokenHash* token) {
+    return core_.GetInclusionProof(token, *request);
+  });
+}
+
+grpc::Status VaultGrpcService::GetConsistencyProof(
+    grpc::ServerContext* context,
+    const tvault::v1::GetConsistencyProofRequest* request,
+    tvault::v1::Proof* response) {
+  return WithToken(context, response, [&](const SessionTokenHash* token) {
+    return core_.GetConsistencyProof(token, *request);
+  });
+}
+
+}  // namespace tvault::vault

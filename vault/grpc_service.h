@@ -1,0 +1,85 @@
+// The gRPC edge of the vault: tvault.v1.Vault served by VaultCore.
+//
+// - ToGrpcStatus is the one place where absl::Status becomes grpc::Status.
+//   Codes map one to one (absl and gRPC share their numbering). Messages
+//   pass through unchanged except for Internal, Unknown and DataLoss, whose
+//   details (SQLite's words, file names) are logged for the operator and
+//   replaced by a plain sentence for the caller.
+// - The session token arrives as metadata "authorization: Bearer <64
+//   lowercase hex digits>". It is decoded into SecretBytes, hashed, and
+//   wiped; only the hash reaches VaultCore. A malformed header is
+//   UNAUTHENTICATED.
+//
+// Thread-safe: gRPC calls the handlers from its thread pool.
+#ifndef TVAULT_VAULT_GRPC_SERVICE_H_
+#define TVAULT_VAULT_GRPC_SERVICE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/status.h"
+#include "proto/vault.grpc.pb.h"
+#include "vault/vault_core.h"
+
+namespace tvault::vault {
+
+inline constexpr char kAuthorizationMetadata[] = "authorization";
+
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+class VaultGrpcService final : public tvault::v1::Vault::Service {
+ public:
+  // `core` must outlive the service.
+  explicit VaultGrpcService(VaultCore& core) : core_(core) {}
+
+  grpc::Status GetServerInfo(grpc::ServerContext* context,
+                             const tvault::v1::GetServerInfoRequest* request,
+                             tvault::v1::ServerInfo* response) override;
+  grpc::Status GetChallenge(grpc::ServerContext* context,
+                            const tvault::v1::GetChallengeRequest* request,
+                            tvault::v1::Challenge* response) override;
+  grpc::Status SignIn(grpc::ServerContext* context,
+                      const tvault::v1::SignInRequest* request,
+                      tvault::v1::Session* response) override;
+  grpc::Status Register(grpc::ServerContext* context,
+                        const tvault::v1::RegisterRequest* request,
+                        tvault::v1::RegisterResponse* response) override;
+  grpc::Status Revoke(grpc::ServerContext* context,
+                      const tvault::v1::RevokeRequest* request,
+                      tvault::v1::RevokeResponse* response) override;
+  grpc::Status PublishDescriptor(
+      grpc::ServerContext* context,
+      const tvault::v1::PublishDescriptorRequest* request,
+      tvault::v1::PublishDescriptorResponse* response) override;
+  grpc::Status ListCases(grpc::ServerContext* context,
+                         const tvault::v1::ListCasesRequest* request,
+                         tvault::v1::ListCasesResponse* response) override;
+  grpc::Status GetCase(grpc::ServerContext* context,
+                       const tvault::v1::GetCaseRequest* request,
+                       tvault::v1::GetCaseResponse* response) override;
+  grpc::Status PublishGrants(
+      grpc::ServerContext* context,
+      const tvault::v1::PublishGrantsRequest* request,
+      tvault::v1::PublishGrantsResponse* response) override;
+  grpc::Status GetCheckpoint(grpc::ServerContext* context,
+                             const tvault::v1::GetCheckpointRequest* request,
+                             tvault::v1::SignedCheckpoint* response) override;
+  grpc::Status GetLogEntries(
+      grpc::ServerContext* context,
+      const tvault::v1::GetLogEntriesRequest* request,
+      tvault::v1::GetLogEntriesResponse* response) override;
+  grpc::Status GetInclusionProof(
+      grpc::ServerContext* context,
+      const tvault::v1::GetInclusionProofRequest* request,
+      tvault::v1::Proof* response) override;
+  grpc::Status GetConsistencyProof(
+      grpc::ServerContext* context,
+      const tvault::v1::GetConsistencyProofRequest* request,
+      tvault::v1::Proof* response) override;
+
+ private:
+  VaultCore& core_;
+};
+
+}  // namespace tvault::vault
+
+#endif  // TVAULT_VAULT_GRPC_SERVICE_H_

@@ -1,0 +1,148 @@
+#include "vault/rights.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "crypto/statement.h"
+#include "proto/records.pb.h"
+
+namespace tvault::vault {
+namespace {
+
+bool Lists(const google::protobuf::RepeatedPtrField<std::string>& list,
+           const crypto::Fingerprint& fp) {
+  const absl::string_view want = crypto::AsString(fp);
+  return std::any_of(list.begin(), list.end(),
+                     [&](const std::string& f) { return f == want; });
+}
+
+}  // namespace
+
+absl::Status CheckCertificateCurrent(StoreTransaction& txn,
+                                     const crypto::VerifiedCertificate& cert,
+                                     absl::Span<const uint8_t> org_pk,
+                                     int64_t now) {
+  std::vector<tvault::v1::Revocation> revocations;
+  absl::StatusOr<RevocationRow> row = txn.FindRevocation(cert.fingerprint);
+  if (row.ok()) {
+    tvault::v1::SignedStatement statement;
+    if (!statement.ParseFromString(row->statement)) {
+      return absl::DataLossError("a stored revocation does not parse");
+    }
+    absl::StatusOr<tvault::v1::Revocation> revocation =
+        crypto::VerifyRevocation(statement, org_pk);
+    if (!revocation.ok()) {
+      return absl::DataLossError("a stored revocation no longer verifies");
+    }
+    revocations.push_back(*revocation);
+  } else if (!absl::IsNotFound(row.status())) {
+    return row.status();
+  }
+  // Every certificate has at least one role; validity in time and
+  // revocation do not depend on which.
+  return crypto::CheckCertificateValidFor(
+      cert, cert.body.roles(0) == tvault::v1::REVIEWER ? tvault::v1::REVIEWER
+                                                       : tvault::v1::CONTRIBUTOR,
+      now, revocations);
+}
+
+absl::StatusOr<Caller> Authenticate(StoreTransaction& txn,
+                                    const SessionTokenHash* token_hash,
+                                    absl::Span<const uint8_t> org_pk,
+                                    int64_t now) {
+  if (token_hash == nullptr) {
+    return absl::UnauthenticatedError(
+        "this call needs a session: sign in first");
+  }
+  absl::StatusOr<SessionRow> session = txn.FindSession(*token_hash, now);
+  if (absl::IsNotFound(session.status())) {
+    return absl::UnauthenticatedError(
+        "the session is unknown or has expired: sign in again");
+  }
+  if (!session.ok()) return session.status();
+  Caller caller;
+  caller.kind = session->kind;
+  caller.sign_pk = session->sign_pk;
+  if (session->kind == SessionKind::kInvite) return caller;
+
+  absl::StatusOr<AccountRow> account = txn.FindAccountBySignPk(session->sign_pk);
+  if (absl::IsNotFound(account.status())) {
+    return absl::DataLossError("a session refers to an unknown account");
+  }
+  if (!account.ok()) return account.status();
+  tvault::v1::SignedStatement statement;
+  if (!statement.ParseFromString(account->certificate)) {
+    return absl::DataLossError("a stored certificate does not parse");
+  }
+  absl::StatusOr<crypto::VerifiedCertificate> cert =
+      crypto::VerifyCertificate(statement, org_pk);
+  if (!cert.ok()) {
+    return absl::DataLossError("a stored certificate no longer verifies");
+  }
+  if (absl::Status s = CheckCertificateCurrent(txn, *cert, org_pk, now);
+      !s.ok()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("your certificate cannot be used: ", s.message()));
+  }
+  caller.certificate = std::move(*cert);
+  return caller;
+}
+
+absl::Status CheckAllowed(const Caller& caller, Action action,
+                          const crypto::CaseChain* chain, int64_t now) {
+  if (caller.kind != SessionKind::kAccount || !caller.certificate) {
+    return absl::PermissionDeniedError(
+        "an invite can only be used to submit records; this call needs an "
+        "account");
+  }
+  const crypto::VerifiedCertificate& cert = *caller.certificate;
+  if (action == Action::kListCases || action == Action::kReadLog) {
+    return absl::OkStatus();
+  }
+
+  const crypto::VerifiedDescriptor* current =
+      chain == nullptr ? nullptr : chain->Current();
+  if (current == nullptr) {
+    return absl::InternalError("no case chain to decide on");
+  }
+  const tvault::v1::CaseDescriptor& d = current->body;
+  switch (action) {
+    case Action::kListCases:
+    case Action::kReadLog:
+      return absl::OkStatus();
+    case Action::kReadCase:
+      if (Lists(d.owners(), cert.fingerprint) ||
+          Lists(d.members(), cert.fingerprint) ||
+          Lists(d.contributors(), cert.fingerprint)) {
+        return absl::OkStatus();
+      }
+      return absl::PermissionDeniedError(absl::StrCat(
+          "you are not listed in the current epoch (", d.epoch(),
+          ") of this case; ask one of its owners to add you"));
+    case Action::kPublishDescriptor:
+    case Action::kPublishGrants: {
+      if (!Lists(d.owners(), cert.fingerprint)) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            "only an owner of the case's current epoch (", d.epoch(),
+            ") may publish ",
+            action == Action::kPublishGrants ? "grants" : "its descriptors",
+            ", and you are not one"));
+      }
+      // The caller's certificate is current (Authenticate); owners hold
+      // case keys, which only reviewers do.
+      if (absl::Status s = crypto::CheckCertificateValidFor(
+              cert, tvault::v1::REVIEWER, now, {});
+          !s.ok()) {
+        return absl::PermissionDeniedError(
+            absl::StrCat("owning a case needs the reviewer role: ",
+                         s.message()));
+      }
+      return absl::OkStatus();
+    }
+  }
+  return absl::InternalError("unknown action");
+}
+
+}  // namespace tvault::vault

@@ -1,0 +1,82 @@
+// Who may do what in the vault (DESIGN.md §8): the one place that decides
+// every call. Service code authenticates the caller (Authenticate), loads
+// what the decision depends on, and asks CheckAllowed before it changes or
+// reveals anything.
+//
+// The rules
+// - Register, Revoke, GetServerInfo, GetChallenge, SignIn: no session. An
+//   account registers itself with a root-signed certificate and proof of
+//   its key; a revocation carries the root's signature, which is the only
+//   authority it needs.
+// - Every other call needs a session of an account whose certificate is
+//   valid now: inside its validity period and not revoked at or before now
+//   (a revocation takes effect from its revoked_at, even for sessions
+//   opened earlier). Invite sessions may only upload (a later part).
+// - kListCases: any account (it sees only its own cases).
+// - kReadLog: any account (log entries name no submitter, but they show
+//   the vault's activity, which is not for invite holders).
+// - kReadCase: an account listed (owner, member or contributor) in the
+//   case's current descriptor.
+// - kPublishDescriptor, kPublishGrants: an account with the REVIEWER role
+//   listed among the owners of the case's current epoch. (For a new case,
+//   the epoch-0 descriptor being published is that epoch.) Which members a
+//   grant may reach is checked with the signatures, in crypto/grant.h.
+//
+// Statuses: UNAUTHENTICATED for a missing, unknown or expired session;
+// PERMISSION_DENIED for a known caller without the right, with a plain
+// message saying which rule failed. Never key material or tokens.
+#ifndef TVAULT_VAULT_RIGHTS_H_
+#define TVAULT_VAULT_RIGHTS_H_
+
+#include <cstdint>
+#include <optional>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "crypto/case_descriptor.h"
+#include "crypto/certificate.h"
+#include "vault/store.h"
+
+namespace tvault::vault {
+
+// An authenticated caller.
+struct Caller {
+  SessionKind kind = SessionKind::kAccount;
+  crypto::SignPublicKey sign_pk{};
+  // Set for accounts: the registered certificate, verified under the org
+  // key and valid at the time of authentication.
+  std::optional<crypto::VerifiedCertificate> certificate;
+};
+
+enum class Action {
+  kListCases,
+  kReadLog,
+  kReadCase,
+  kPublishDescriptor,
+  kPublishGrants,
+};
+
+// The session behind `token_hash` (nullptr: the call carried none), its
+// account and certificate, checked at `now`.
+absl::StatusOr<Caller> Authenticate(StoreTransaction& txn,
+                                    const SessionTokenHash* token_hash,
+                                    absl::Span<const uint8_t> org_pk,
+                                    int64_t now);
+
+// Whether `cert` is inside its validity period and unrevoked at `now`,
+// with the revocation the store holds for it (if any). PermissionDenied
+// otherwise, saying why.
+absl::Status CheckCertificateCurrent(StoreTransaction& txn,
+                                     const crypto::VerifiedCertificate& cert,
+                                     absl::Span<const uint8_t> org_pk,
+                                     int64_t now);
+
+// The decision. `chain` is the case's verified chain (for the case
+// actions; nullptr for kListCases).
+absl::Status CheckAllowed(const Caller& caller, Action action,
+                          const crypto::CaseChain* chain, int64_t now);
+
+}  // namespace tvault::vault
+
+#endif  // TVAULT_VAULT_RIGHTS_H_

@@ -1,0 +1,201 @@
+#include "vault/serve.h"
+
+#include <fcntl.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/security/server_credentials.h>
+#include <signal.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <thread>
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "crypto/mutex.h"
+#include "crypto/tls_pin.h"
+#include "vault/config.h"
+#include "vault/data_dir.h"
+#include "vault/grpc_service.h"
+#include "vault/logging.h"
+#include "vault/sqlcipher_store.h"
+#include "vault/transparency_log.h"
+#include "vault/tvaultd_init.h"
+#include "vault/vault_core.h"
+
+namespace tvault::vault {
+namespace {
+
+// gRPC 1.51's sync server waits out the whole grace even when no call is
+// running (measured: ~5 s of a 10 s grace), so keep it short.
+constexpr auto kShutdownGrace = std::chrono::seconds(1);
+constexpr auto kMaintenanceInterval = std::chrono::seconds(60);
+
+// Writes `text` to `path` through a temporary file and rename, so a reader
+// never sees a partial address.
+absl::Status WriteReadyFile(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  const int fd =
+      open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::InternalError(absl::StrCat("cannot write the ready file ",
+                                            path, ": ", std::strerror(errno)));
+  }
+  const ssize_t n = write(fd, text.data(), text.size());
+  const bool ok = n == static_cast<ssize_t>(text.size()) && close(fd) == 0;
+  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+    unlink(tmp.c_str());
+    return absl::InternalError(
+        absl::StrCat("cannot write the ready file ", path));
+  }
+  return absl::OkStatus();
+}
+
+// "HOST:PORT" with the port replaced by `port`.
+std::string BoundAddress(const std::string& listen, int port) {
+  const size_t colon = listen.rfind(':');
+  return absl::StrCat(listen.substr(0, colon), ":", port);
+}
+
+// Runs VaultCore::Maintain every kMaintenanceInterval until stopped.
+class Maintenance {
+ public:
+  explicit Maintenance(VaultCore& core)
+      : thread_([this, &core] { Run(core); }) {}
+  ~Maintenance() {
+    {
+      MutexLock lock(mu_);
+      stop_ = true;
+    }
+    cv_.NotifyAll();
+    thread_.join();
+  }
+
+ private:
+  void Run(VaultCore& core) {
+    MutexLock lock(mu_);
+    while (true) {
+      if (cv_.WaitFor(mu_, kMaintenanceInterval,
+                      [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                        return stop_;
+                      })) {
+        break;
+      }
+      absl::StatusOr<int64_t> done = core.Maintain();
+      if (!done.ok()) {
+        LogError(absl::StrCat("maintenance failed: ", done.status().message()));
+      }
+    }
+  }
+
+  Mutex mu_;
+  CondVar cv_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+int Fail(const absl::Status& status) {
+  LogError(status.message());
+  return 1;
+}
+
+}  // namespace
+
+int RunServe(const ServeArgs& args) {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  crypto::RestrictGrpcToTls13();
+  InstallGrpcLogger();
+
+  absl::StatusOr<VaultConfig> config = args.config_file.empty()
+                                           ? VaultConfig{}
+                                           : LoadVaultConfig(args.config_file);
+  if (!config.ok()) return Fail(config.status());
+  absl::StatusOr<VaultFiles> files = LoadVaultFiles(args.data_dir);
+  if (!files.ok()) return Fail(files.status());
+  std::unique_ptr<SqlcipherStore> store;
+  {
+    absl::StatusOr<crypto::SecretBytes> key = ReadDbKeyFile(args.db_key_file);
+    if (!key.ok()) return Fail(key.status());
+    absl::StatusOr<std::unique_ptr<SqlcipherStore>> opened =
+        SqlcipherStore::Open(absl::StrCat(args.data_dir, "/", kVaultDbFileName),
+                             *key);
+    if (!opened.ok()) return Fail(opened.status());
+    store = std::move(*opened);
+  }
+  TransparencyLog log(std::move(files->log_signer), config->checkpoint_copy);
+  if (config->checkpoint_copy.empty()) {
+    LogWarning(
+        "no checkpoint_copy is configured: a restored old copy of the "
+        "database would go unnoticed by the vault (clients would still see "
+        "it). Set checkpoint_copy in the configuration file to a path on "
+        "other media");
+  }
+  if (absl::Status s = log.CheckAgainstMirror(*store); !s.ok()) return Fail(s);
+  VaultCore core(*store, log, files->org_pk, files->tls_pin, *config,
+                 SystemClock);
+  if (absl::StatusOr<int64_t> m = core.Maintain(); !m.ok()) {
+    return Fail(m.status());
+  }
+  VaultGrpcService service(core);
+
+  // gRPC takes the private key as std::string; it is wiped once the
+  // credentials hold their own copy.
+  grpc::SslServerCredentialsOptions tls(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  tls.pem_key_cert_pairs.push_back(
+      {std::string(crypto::AsString(files->tls_private_key_pem.span())),
+       files->tls_certificate_pem});
+  std::shared_ptr<grpc::ServerCredentials> credentials =
+      grpc::SslServerCredentials(tls);
+  for (auto& pair : tls.pem_key_cert_pairs) {
+    sodium_memzero(pair.private_key.data(), pair.private_key.size());
+  }
+
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(args.listen, credentials, &port);
+  builder.RegisterService(&service);
+  builder.SetMaxReceiveMessageSize(
+      static_cast<int>(config->max_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(config->max_message_bytes));
+  builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE,
+                             static_cast<int>(config->max_metadata_bytes));
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return Fail(absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", args.listen,
+        ": the address is malformed, in use, or not this machine's")));
+  }
+  const std::string ready_file =
+      args.ready_file.empty() ? absl::StrCat(args.data_dir, "/", kReadyFileName)
+                              : args.ready_file;
+  if (absl::Status s =
+          WriteReadyFile(ready_file, BoundAddress(args.listen, port) + "\n");
+      !s.ok()) {
+    server->Shutdown();
+    return Fail(s);
+  }
+  LogInfo(absl::StrCat("serving; the address is in ", ready_file));
+
+  {
+    Maintenance maintenance(core);
+    int signal = 0;
+    while (sigwait(&stop_signals, &signal) != 0) {
+    }
+    LogInfo("stopping on a signal");
+    server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+    server->Wait();
+  }
+  unlink(ready_file.c_str());
+  LogInfo("stopped");
+  return 0;
+}
+
+}  // namespace tvault::vault

@@ -1,0 +1,208 @@
+#include "vault/transparency_log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "crypto/checkpoint.h"
+#include "crypto/statement.h"
+#include "vault/log_tree.h"
+
+namespace tvault::vault {
+namespace {
+
+// The mirror is one signed note, a few hundred bytes.
+constexpr size_t kMaxMirrorSize = 16 * 1024;
+
+std::string ErrnoText(int err) { return std::strerror(err); }
+
+absl::Status WriteAll(int fd, absl::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return absl::InternalError(ErrnoText(errno));
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+// Replaces `path` with `data`: a temporary file beside it, fsync'ed,
+// renamed over it, and the directory fsync'ed.
+absl::Status ReplaceFileDurably(const std::string& path,
+                                absl::string_view data) {
+  const std::string tmp = path + ".tmp";
+  const int fd =
+      open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::InternalError(absl::StrCat(
+        "cannot write the checkpoint copy ", tmp, ": ", ErrnoText(errno)));
+  }
+  absl::Status s = WriteAll(fd, data);
+  if (s.ok() && fsync(fd) != 0) s = absl::InternalError(ErrnoText(errno));
+  if (close(fd) != 0 && s.ok()) s = absl::InternalError(ErrnoText(errno));
+  if (s.ok() && rename(tmp.c_str(), path.c_str()) != 0) {
+    s = absl::InternalError(ErrnoText(errno));
+  }
+  if (!s.ok()) {
+    unlink(tmp.c_str());
+    return absl::InternalError(absl::StrCat(
+        "cannot write the checkpoint copy ", path, ": ", s.message()));
+  }
+  const size_t slash = path.rfind('/');
+  const std::string dir =
+      slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  const int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0 || fsync(dfd) != 0) {
+    const int err = errno;
+    if (dfd >= 0) close(dfd);
+    return absl::InternalError(absl::StrCat(
+        "cannot sync the directory of the checkpoint copy ", path, ": ",
+        ErrnoText(err)));
+  }
+  close(dfd);
+  return absl::OkStatus();
+}
+
+// NotFound if there is no file.
+absl::StatusOr<std::string> ReadMirror(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT) return absl::NotFoundError("no checkpoint copy yet");
+    return absl::InternalError(absl::StrCat(
+        "cannot read the checkpoint copy ", path, ": ", ErrnoText(err)));
+  }
+  std::string out(kMaxMirrorSize + 1, '\0');
+  size_t size = 0;
+  while (size < out.size()) {
+    const ssize_t n = read(fd, out.data() + size, out.size() - size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    size += static_cast<size_t>(n);
+  }
+  close(fd);
+  out.resize(size);
+  return out;
+}
+
+}  // namespace
+
+TransparencyLog::TransparencyLog(crypto::NoteSigner signer,
+                                 std::string mirror_path)
+    : signer_(std::move(signer)), mirror_path_(std::move(mirror_path)) {}
+
+absl::StatusOr<uint64_t> TransparencyLog::Append(
+    StoreTransaction& txn, tvault::v1::LogEntry entry) const {
+  entry.set_version(kLogEntryVersion);
+  return AppendToLogTree(txn, crypto::SerializeDeterministic(entry));
+}
+
+absl::StatusOr<CheckpointRow> TransparencyLog::SignCheckpoint(
+    StoreTransaction& txn) {
+  absl::StatusOr<uint64_t> size = txn.LogSize();
+  if (!size.ok()) return size.status();
+  {
+    MutexLock lock(mu_);
+    if (*size < mirrored_size_) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "refusing to sign: the log has ", *size,
+          " entries but a checkpoint of ", mirrored_size_,
+          " was already published; the database was replaced by an older "
+          "copy"));
+    }
+  }
+  absl::StatusOr<CheckpointRow> latest = txn.ReadLatestCheckpoint();
+  if (latest.ok() && latest->tree_size == *size) return latest;
+  if (!latest.ok() && !absl::IsNotFound(latest.status())) return latest;
+  if (latest.ok() && latest->tree_size > *size) {
+    return absl::FailedPreconditionError(
+        "refusing to sign: the log is shorter than its own latest "
+        "checkpoint; the database is damaged");
+  }
+  absl::StatusOr<crypto::Hash> root = LogTreeRoot(txn, *size);
+  if (!root.ok()) return root.status();
+  crypto::Checkpoint checkpoint;
+  checkpoint.origin = origin();
+  checkpoint.tree_size = *size;
+  checkpoint.root_hash = *root;
+  absl::StatusOr<std::string> text = crypto::FormatCheckpoint(checkpoint);
+  if (!text.ok()) return text.status();
+  absl::StatusOr<std::string> note = crypto::SignNote(*text, signer_);
+  if (!note.ok()) return note.status();
+  CheckpointRow row{*size, std::move(*note)};
+  if (absl::Status s = txn.WriteLatestCheckpoint(row); !s.ok()) return s;
+  return row;
+}
+
+absl::Status TransparencyLog::MirrorCheckpoint(const CheckpointRow& row) {
+  if (mirror_path_.empty()) return absl::OkStatus();
+  MutexLock lock(mu_);
+  if (row.tree_size < mirrored_size_) return absl::OkStatus();
+  if (absl::Status s = ReplaceFileDurably(mirror_path_, row.note); !s.ok()) {
+    return s;
+  }
+  mirrored_size_ = row.tree_size;
+  return absl::OkStatus();
+}
+
+absl::Status TransparencyLog::CheckAgainstMirror(Store& store) {
+  if (mirror_path_.empty()) return absl::OkStatus();
+  absl::StatusOr<std::string> note = ReadMirror(mirror_path_);
+  if (absl::IsNotFound(note.status())) return absl::OkStatus();
+  if (!note.ok()) return note.status();
+  const crypto::NoteVerifier verifiers[] = {verifier()};
+  absl::StatusOr<crypto::OpenedNote> opened =
+      note->size() > kMaxMirrorSize
+          ? absl::InvalidArgumentError("too large")
+          : crypto::OpenNote(*note, verifiers);
+  absl::StatusOr<crypto::Checkpoint> mirrored =
+      opened.ok() ? crypto::ParseCheckpoint(opened->text)
+                  : absl::StatusOr<crypto::Checkpoint>(opened.status());
+  if (!mirrored.ok() || mirrored->origin != origin()) {
+    return absl::DataLossError(absl::StrCat(
+        "the checkpoint copy ", mirror_path_,
+        " is not a checkpoint signed by this vault's log key; check the "
+        "configured checkpoint_copy path"));
+  }
+  absl::Status verdict;
+  absl::Status status = store.RunInTransaction([&](StoreTransaction& txn) {
+    absl::StatusOr<uint64_t> size = txn.LogSize();
+    if (!size.ok()) return size.status();
+    if (*size < mirrored->tree_size) {
+      verdict = absl::FailedPreconditionError(absl::StrCat(
+          "ROLLBACK: the database's log has ", *size,
+          " entries but this vault already published a checkpoint of ",
+          mirrored->tree_size, " (kept in ", mirror_path_,
+          "). The database was replaced by an older copy, and serving it "
+          "would show clients a history that contradicts what they saw. "
+          "Refusing to start: restore the latest database, or, if the loss "
+          "is accepted, tell every member before moving the copy aside"));
+      return absl::OkStatus();
+    }
+    absl::StatusOr<crypto::Hash> root =
+        LogTreeRoot(txn, mirrored->tree_size);
+    if (!root.ok()) return root.status();
+    if (*root != mirrored->root_hash) {
+      verdict = absl::FailedPreconditionError(absl::StrCat(
+          "FORK: the database's log at size ", mirrored->tree_size,
+          " differs from the checkpoint this vault published (kept in ",
+          mirror_path_,
+          "). Refusing to start: the database was replaced or altered"));
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  if (!verdict.ok()) return verdict;
+  MutexLock lock(mu_);
+  mirrored_size_ = mirrored->tree_size;
+  return absl::OkStatus();
+}
+
+}  // namespace tvault::vault

@@ -1,0 +1,87 @@
+// The vault's side of the transparency log (DESIGN.md §9): appending
+// entries in the transaction of the change they record, signing
+// checkpoints, and the anti-rollback copy of the latest checkpoint.
+//
+// Checkpoints
+// - Signed inside the transaction that appended (SignCheckpoint), over the
+//   tree the transaction leaves behind, and stored with it. Transactions
+//   run one at a time (store.h), so every checkpoint extends the one
+//   before: the vault signs no two inconsistent checkpoints as long as its
+//   database is not replaced under it.
+// - Against a replaced database (a restored backup), the latest checkpoint
+//   is also kept in a second place (`mirror_path`, on other media): after
+//   each commit, MirrorCheckpoint writes it there (atomically, fsync'ed).
+//   CheckAgainstMirror, run before serving, refuses (FailedPrecondition,
+//   saying what to do) when the database's tree is smaller than the
+//   mirrored one or does not contain it; SignCheckpoint refuses to sign a
+//   tree smaller than any this object mirrored.
+//
+// Thread-safe: Append and SignCheckpoint use only their transaction;
+// MirrorCheckpoint serialises writers and never moves the mirror back.
+#ifndef TVAULT_VAULT_TRANSPARENCY_LOG_H_
+#define TVAULT_VAULT_TRANSPARENCY_LOG_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "crypto/mutex.h"
+#include "crypto/signed_note.h"
+#include "proto/records.pb.h"
+#include "vault/store.h"
+
+namespace tvault::vault {
+
+inline constexpr uint32_t kLogEntryVersion = 1;
+
+class TransparencyLog {
+ public:
+  // `mirror_path` empty: no second copy (CheckAgainstMirror then only
+  // reports that; tvaultd warns the operator).
+  TransparencyLog(crypto::NoteSigner signer, std::string mirror_path);
+
+  const std::string& origin() const { return signer_.name(); }
+  const crypto::NoteVerifier& verifier() const { return signer_.verifier(); }
+  const std::string& mirror_path() const { return mirror_path_; }
+
+  // Sets entry.version and appends the deterministic serialisation at the
+  // end of the log. Returns its index.
+  absl::StatusOr<uint64_t> Append(StoreTransaction& txn,
+                                  tvault::v1::LogEntry entry) const;
+
+  // Signs and stores a checkpoint of the log as `txn` leaves it, unless the
+  // stored latest checkpoint already has that size (then returns it).
+  // FailedPrecondition if the tree is smaller than a checkpoint already
+  // mirrored.
+  absl::StatusOr<CheckpointRow> SignCheckpoint(StoreTransaction& txn);
+
+  // Writes `row` to the mirror, after the transaction that signed it
+  // committed. No-op without a mirror or if a larger tree was mirrored.
+  absl::Status MirrorCheckpoint(const CheckpointRow& row);
+
+  // Compares the store's log with the mirrored checkpoint (if any).
+  //   OK                  no mirror configured, no mirror file yet, or the
+  //                       store's tree contains the mirrored one;
+  //   FailedPrecondition  the store's log is shorter than the mirror's, or
+  //                       its tree at the mirror's size has another root;
+  //   DataLoss            the mirror file is not a checkpoint signed by
+  //                       this log's key.
+  absl::Status CheckAgainstMirror(Store& store);
+
+ private:
+  crypto::NoteSigner signer_;
+  const std::string mirror_path_;
+  Mutex mu_;
+  uint64_t mirrored_size_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// The current time rounded down to the hour, as record entries carry it.
+inline int64_t RoundDownToHour(int64_t unix_seconds) {
+  return unix_seconds - (((unix_seconds % 3600) + 3600) % 3600);
+}
+
+}  // namespace tvault::vault
+
+#endif  // TVAULT_VAULT_TRANSPARENCY_LOG_H_

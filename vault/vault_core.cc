@@ -1,0 +1,902 @@
+#include "vault/vault_core.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "crypto/case_descriptor.h"
+#include "crypto/certificate.h"
+#include "crypto/grant.h"
+#include "crypto/secret_bytes.h"
+#include "vault/log_tree.h"
+#include "vault/logging.h"
+
+namespace tvault::vault {
+namespace {
+
+using crypto::AsBytes;
+using crypto::AsString;
+using tvault::v1::SignedStatement;
+
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+std::string Str(absl::Span<const uint8_t> bytes) {
+  return std::string(AsString(bytes));
+}
+
+// Certificates of registered accounts, verified once per call. Used as the
+// CertificateLookup of case chains rebuilt from the store: the descriptors
+// and grants stored were checked against then-current certificates when
+// they were published, so here any registered certificate counts.
+class RegisteredCertificates {
+ public:
+  RegisteredCertificates(StoreTransaction& txn,
+                         absl::Span<const uint8_t> org_pk)
+      : txn_(txn), org_pk_(org_pk) {}
+
+  crypto::CertificateLookup Lookup() {
+    return [this](const crypto::Fingerprint& fp)
+               -> const crypto::VerifiedCertificate* { return Find(fp); };
+  }
+
+  const crypto::VerifiedCertificate* Find(const crypto::Fingerprint& fp) {
+    auto it = cache_.find(fp);
+    if (it != cache_.end()) return it->second.get();
+    std::unique_ptr<crypto::VerifiedCertificate> found;
+    absl::StatusOr<AccountRow> row = txn_.FindAccountByFingerprint(fp);
+    SignedStatement statement;
+    if (row.ok() && statement.ParseFromString(row->certificate)) {
+      absl::StatusOr<crypto::VerifiedCertificate> cert =
+          crypto::VerifyCertificate(statement, org_pk_);
+      if (cert.ok()) {
+        found = std::make_unique<crypto::VerifiedCertificate>(std::move(*cert));
+      }
+    }
+    return cache_.emplace(fp, std::move(found)).first->second.get();
+  }
+
+ private:
+  StoreTransaction& txn_;
+  absl::Span<const uint8_t> org_pk_;
+  std::map<crypto::Fingerprint, std::unique_ptr<crypto::VerifiedCertificate>>
+      cache_;
+};
+
+absl::StatusOr<CaseId> CaseIdFromBytes(absl::string_view bytes) {
+  if (bytes.size() != crypto::kCaseIdSize) {
+    return absl::InvalidArgumentError("a case id is 16 bytes");
+  }
+  CaseId id;
+  std::copy(bytes.begin(), bytes.end(), id.begin());
+  return id;
+}
+
+// The verified chain of a stored case. NotFound for an unknown case;
+// DataLoss if what is stored no longer verifies.
+absl::StatusOr<crypto::CaseChain> LoadChain(StoreTransaction& txn,
+                                            const CaseId& case_id,
+                                            RegisteredCertificates& certs) {
+  absl::StatusOr<CaseRow> case_row = txn.FindCase(case_id);
+  if (absl::IsNotFound(case_row.status())) {
+    return absl::NotFoundError("there is no case with that id in this vault");
+  }
+  if (!case_row.ok()) return case_row.status();
+  absl::StatusOr<crypto::CaseChain> chain =
+      crypto::CaseChain::Create(case_row->genesis_hash);
+  if (!chain.ok()) return chain.status();
+  absl::StatusOr<std::vector<DescriptorRow>> rows =
+      txn.ListDescriptors(case_id);
+  if (!rows.ok()) return rows.status();
+  for (const DescriptorRow& row : *rows) {
+    SignedStatement statement;
+    if (!statement.ParseFromString(row.statement) ||
+        !chain->Accept(statement, certs.Lookup()).ok()) {
+      return absl::DataLossError(
+          "a stored descriptor of this case no longer verifies");
+    }
+  }
+  if (chain->empty()) {
+    return absl::DataLossError("a stored case has no descriptors");
+  }
+  return chain;
+}
+
+std::vector<crypto::Fingerprint> Participants(
+    const tvault::v1::CaseDescriptor& d) {
+  std::vector<crypto::Fingerprint> out;
+  for (const auto* list : {&d.owners(), &d.members(), &d.contributors()}) {
+    for (const std::string& f : *list) {
+      crypto::Fingerprint fp;
+      std::copy(f.begin(), f.end(), fp.begin());  // 16 bytes: checked body
+      out.push_back(fp);
+    }
+  }
+  return out;
+}
+
+const crypto::Fingerprint& CallerFingerprint(const Caller& caller) {
+  return caller.certificate->fingerprint;
+}
+
+}  // namespace
+
+int64_t SystemClock() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The log entries one mutation appends, and where their receipts go.
+struct VaultCore::Mutation {
+  TransparencyLog* log = nullptr;
+  int64_t now = 0;
+  std::vector<std::pair<uint64_t, tvault::v1::Receipt*>> appended;
+
+  absl::Status Append(StoreTransaction& txn, tvault::v1::LogEntry entry,
+                      tvault::v1::Receipt* receipt) {
+    if (entry.logged_at() == 0) entry.set_logged_at(now);
+    absl::StatusOr<uint64_t> index = log->Append(txn, std::move(entry));
+    if (!index.ok()) return index.status();
+    appended.emplace_back(*index, receipt);
+    return absl::OkStatus();
+  }
+};
+
+VaultCore::VaultCore(Store& store, TransparencyLog& log,
+                     const crypto::SignPublicKey& org_pk,
+                     const TlsKeyPin& tls_pin, VaultConfig config, Clock clock)
+    : store_(store),
+      log_(log),
+      org_pk_(org_pk),
+      tls_pin_(tls_pin),
+      config_(std::move(config)),
+      clock_(std::move(clock)) {}
+
+absl::Status VaultCore::Mutate(
+    absl::FunctionRef<absl::Status(StoreTransaction&, Mutation&)> fn) {
+  Mutation mutation;
+  mutation.log = &log_;
+  mutation.now = clock_();
+  std::optional<CheckpointRow> signed_row;
+  absl::Status status = store_.RunInTransaction([&](StoreTransaction& txn) {
+    mutation.appended.clear();
+    signed_row.reset();
+    if (absl::Status s = fn(txn, mutation); !s.ok()) return s;
+    if (mutation.appended.empty()) return absl::OkStatus();
+    absl::StatusOr<CheckpointRow> row = log_.SignCheckpoint(txn);
+    if (!row.ok()) return row.status();
+    for (auto& [index, receipt] : mutation.appended) {
+      if (receipt == nullptr) continue;
+      absl::StatusOr<std::vector<LogEntryRow>> entry =
+          txn.ReadLogEntries(index, index + 1);
+      if (!entry.ok()) return entry.status();
+      absl::StatusOr<std::vector<crypto::Hash>> proof =
+          LogTreeInclusionProof(txn, index, row->tree_size);
+      if (!proof.ok()) return proof.status();
+      receipt->set_checkpoint(row->note);
+      receipt->set_index(index);
+      receipt->set_entry(entry->front().entry);
+      for (const crypto::Hash& h : *proof) receipt->add_inclusion(Str(h));
+    }
+    signed_row = std::move(*row);
+    return absl::OkStatus();
+  });
+  if (status.ok() && signed_row) {
+    if (absl::Status s = log_.MirrorCheckpoint(*signed_row); !s.ok()) {
+      LogError(absl::StrCat(
+          "the change was committed, but the anti-rollback copy of the "
+          "checkpoint could not be written: ",
+          s.message()));
+    }
+  }
+  return status;
+}
+
+tvault::v1::ServerInfo VaultCore::GetServerInfo() const {
+  tvault::v1::ServerInfo info;
+  info.set_version(kVaultVersion);
+  info.set_tls_key_sha256(Str(tls_pin_));
+  info.set_log_origin(log_.origin());
+  info.set_log_verifier_key(log_.verifier().Encode());
+  tvault::v1::Limits* limits = info.mutable_limits();
+  limits->set_max_message_bytes(
+      static_cast<uint64_t>(config_.max_message_bytes));
+  limits->set_max_record_bytes(static_cast<uint64_t>(config_.max_record_bytes));
+  limits->set_max_metadata_bytes(
+      static_cast<uint32_t>(config_.max_metadata_bytes));
+  limits->set_challenge_ttl_seconds(
+      static_cast<uint32_t>(config_.challenge_ttl_seconds));
+  limits->set_session_ttl_seconds(
+      static_cast<uint32_t>(config_.session_ttl_seconds));
+  return info;
+}
+
+absl::StatusOr<tvault::v1::Challenge> VaultCore::GetChallenge() {
+  ChallengeRow row;
+  randombytes_buf(row.nonce.data(), row.nonce.size());
+  row.expires_at = SaturatingAdd(clock_(), config_.challenge_ttl_seconds);
+  absl::Status s = store_.RunInTransaction(
+      [&](StoreTransaction& txn) { return txn.InsertChallenge(row); });
+  if (!s.ok()) return s;
+  tvault::v1::Challenge out;
+  out.set_nonce(Str(row.nonce));
+  out.set_expires_at(row.expires_at);
+  return out;
+}
+
+namespace {
+
+// Checks a signed AuthChallenge up to (not including) the nonce, which
+// the caller consumes in its transaction. `expected_pk`, if set, is the
+// key that must have signed.
+absl::StatusOr<tvault::v1::AuthChallenge> OpenAuthChallenge(
+    const SignedStatement& statement, const TlsKeyPin& pin, int64_t now,
+    int64_t skew, const crypto::SignPublicKey* expected_pk) {
+  tvault::v1::AuthChallenge body;
+  if (absl::Status s = crypto::ParseStrictly(statement.body(), body);
+      !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the signed challenge is malformed: ", s.message()));
+  }
+  if (body.version() != 1 || body.nonce().size() != 32 ||
+      body.tls_key_sha256().size() != pin.size() ||
+      !crypto::CheckSignPublicKey(AsBytes(body.caller_sign_pk())).ok()) {
+    return absl::InvalidArgumentError(
+        "the signed challenge must have version 1, a 32-byte nonce, a "
+        "32-byte TLS key hash and a valid Ed25519 key");
+  }
+  if (expected_pk != nullptr &&
+      body.caller_sign_pk() != AsString(*expected_pk)) {
+    return absl::UnauthenticatedError(
+        "the challenge is signed for another key than the certificate's");
+  }
+  if (sodium_memcmp(body.tls_key_sha256().data(), pin.data(), pin.size()) !=
+      0) {
+    return absl::UnauthenticatedError(
+        "the challenge was signed for a different server (its TLS key "
+        "differs): check that you are connected to your organisation's "
+        "vault");
+  }
+  if (absl::Status s =
+          crypto::OpenStatement(crypto::StatementType::kAuth, statement,
+                                AsBytes(body.caller_sign_pk()), body);
+      !s.ok()) {
+    return absl::UnauthenticatedError(
+        "the challenge signature does not verify");
+  }
+  if (body.issued_at() < now - skew || body.issued_at() > now + skew) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "the challenge was signed at a time more than ", skew,
+        " seconds away from the vault's clock: check the device's clock"));
+  }
+  return body;
+}
+
+absl::Status ConsumeNonce(StoreTransaction& txn, absl::string_view nonce,
+                          int64_t now) {
+  ChallengeNonce n;
+  std::copy(nonce.begin(), nonce.end(), n.begin());
+  absl::Status s = txn.ConsumeChallenge(n, now);
+  if (absl::IsNotFound(s)) {
+    return absl::UnauthenticatedError(
+        "the challenge is unknown or was already used: ask for a new one");
+  }
+  if (absl::IsFailedPrecondition(s)) {
+    return absl::UnauthenticatedError(
+        "the challenge has expired: ask for a new one");
+  }
+  return s;
+}
+
+}  // namespace
+
+absl::StatusOr<tvault::v1::Session> VaultCore::SignIn(
+    const tvault::v1::SignInRequest& request) {
+  const int64_t now = clock_();
+  absl::StatusOr<tvault::v1::AuthChallenge> challenge = OpenAuthChallenge(
+      request.challenge(), tls_pin_, now, config_.clock_skew_seconds, nullptr);
+  if (!challenge.ok()) return challenge.status();
+  crypto::SignPublicKey pk;
+  std::copy(challenge->caller_sign_pk().begin(),
+            challenge->caller_sign_pk().end(), pk.begin());
+
+  crypto::SecretBytes token = crypto::SecretBytes::Random(32);
+  SessionRow session{.token_hash = SessionTokenHash::Of(token.span()),
+                     .sign_pk = pk,
+                     .kind = SessionKind::kAccount,
+                     .expires_at =
+                         SaturatingAdd(now, config_.session_ttl_seconds)};
+  // The nonce is spent even when sign-in then fails: the outcome is
+  // decided after consumption and reported after the commit.
+  absl::Status outcome;
+  absl::Status status = store_.RunInTransaction([&](StoreTransaction& txn) {
+    outcome = ConsumeNonce(txn, challenge->nonce(), now);
+    if (!outcome.ok()) return absl::OkStatus();
+    absl::StatusOr<AccountRow> account = txn.FindAccountBySignPk(pk);
+    if (absl::IsNotFound(account.status())) {
+      // Invite keys arrive with the invites (a later part).
+      outcome = absl::UnauthenticatedError(
+          "this key is not registered with the vault: register your "
+          "certificate first, or check that you use the right keystore");
+      return absl::OkStatus();
+    }
+    if (!account.ok()) return account.status();
+    SignedStatement statement;
+    absl::StatusOr<crypto::VerifiedCertificate> cert =
+        statement.ParseFromString(account->certificate)
+            ? crypto::VerifyCertificate(statement, org_pk_)
+            : absl::DataLossError("unparseable");
+    if (!cert.ok()) {
+      return absl::DataLossError("a stored certificate no longer verifies");
+    }
+    if (absl::Status s = CheckCertificateCurrent(txn, *cert, org_pk_, now);
+        !s.ok()) {
+      outcome = absl::PermissionDeniedError(
+          absl::StrCat("your certificate cannot be used: ", s.message()));
+      return absl::OkStatus();
+    }
+    return txn.InsertSession(session);
+  });
+  if (!status.ok()) return status;
+  if (!outcome.ok()) return outcome;
+  tvault::v1::Session out;
+  out.set_token(Str(token.span()));
+  out.set_expires_at(session.expires_at);
+  out.set_invite(false);
+  return out;
+}
+
+absl::StatusOr<tvault::v1::RegisterResponse> VaultCore::Register(
+    const tvault::v1::RegisterRequest& request) {
+  const int64_t now = clock_();
+  absl::StatusOr<crypto::VerifiedCertificate> cert =
+      crypto::VerifyCertificate(request.certificate(), org_pk_);
+  if (absl::IsPermissionDenied(cert.status())) {
+    return absl::PermissionDeniedError(
+        "the certificate is not signed by this vault's organisation root: it "
+        "was altered, forged, or issued by another organisation");
+  }
+  if (!cert.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the certificate is malformed: ", cert.status().message()));
+  }
+  crypto::SignPublicKey pk;
+  std::copy(cert->body.sign_pk().begin(), cert->body.sign_pk().end(),
+            pk.begin());
+  absl::StatusOr<tvault::v1::AuthChallenge> challenge = OpenAuthChallenge(
+      request.challenge(), tls_pin_, now, config_.clock_skew_seconds, &pk);
+  if (!challenge.ok()) return challenge.status();
+
+  tvault::v1::RegisterResponse out;
+  out.set_cert_fingerprint(Str(cert->fingerprint));
+  absl::Status outcome;
+  absl::Status status = Mutate([&](StoreTransaction& txn, Mutation& m) {
+    outcome = ConsumeNonce(txn, challenge->nonce(), now);
+    if (!outcome.ok()) return absl::OkStatus();
+    if (absl::Status s = CheckCertificateCurrent(txn, *cert, org_pk_, now);
+        !s.ok()) {
+      outcome = absl::PermissionDeniedError(
+          absl::StrCat("this certificate cannot be registered: ", s.message()));
+      return absl::OkStatus();
+    }
+    absl::Status inserted = txn.InsertAccount(
+        AccountRow{.cert_fingerprint = cert->fingerprint,
+                   .sign_pk = pk,
+                   .certificate = request.certificate().SerializeAsString(),
+                   .registered_at = now});
+    if (absl::IsAlreadyExists(inserted)) {
+      absl::StatusOr<AccountRow> same =
+          txn.FindAccountByFingerprint(cert->fingerprint);
+      if (same.ok()) return absl::OkStatus();  // registered before
+      outcome = absl::AlreadyExistsError(
+          "this signing key is already registered with another certificate; "
+          "make a new key pair (tvault keys new) and have it certified");
+      return absl::OkStatus();
+    }
+    if (!inserted.ok()) return inserted;
+    tvault::v1::LogEntry entry;
+    entry.mutable_certificate_registered()->set_cert_fingerprint(
+        Str(cert->fingerprint));
+    return m.Append(txn, std::move(entry), out.mutable_receipt());
+  });
+  if (!status.ok()) return status;
+  if (!outcome.ok()) return outcome;
+  LogInfo("an account registered");
+  return out;
+}
+
+absl::StatusOr<tvault::v1::RevokeResponse> VaultCore::Revoke(
+    const tvault::v1::RevokeRequest& request) {
+  absl::StatusOr<tvault::v1::Revocation> revocation =
+      crypto::VerifyRevocation(request.revocation(), org_pk_);
+  if (absl::IsPermissionDenied(revocation.status())) {
+    return absl::PermissionDeniedError(
+        "the revocation is not signed by this vault's organisation root");
+  }
+  if (!revocation.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the revocation is malformed: ", revocation.status().message()));
+  }
+  crypto::Fingerprint fp;
+  std::copy(revocation->cert_fingerprint().begin(),
+            revocation->cert_fingerprint().end(), fp.begin());
+  const std::string stored = request.revocation().SerializeAsString();
+  tvault::v1::RevokeResponse out;
+  absl::Status status = Mutate([&](StoreTransaction& txn, Mutation& m) {
+    absl::Status inserted = txn.InsertRevocation(RevocationRow{
+        .cert_fingerprint = fp,
+        .statement = stored,
+        .revoked_at = revocation->revoked_at()});
+    if (absl::IsAlreadyExists(inserted)) {
+      absl::StatusOr<RevocationRow> held = txn.FindRevocation(fp);
+      if (!held.ok()) return held.status();
+      if (held->statement == stored) return absl::OkStatus();
+      return absl::AlreadyExistsError(
+          "that certificate is already revoked by another revocation");
+    }
+    if (!inserted.ok()) return inserted;
+    tvault::v1::LogEntry entry;
+    tvault::v1::CertificateRevoked* e = entry.mutable_certificate_revoked();
+    e->set_cert_fingerprint(Str(fp));
+    e->set_revoked_at(revocation->revoked_at());
+    e->set_revocation_sha256(
+        Str(crypto::ComputeSha256(AsBytes(request.revocation().body()))));
+    return m.Append(txn, std::move(entry), out.mutable_receipt());
+  });
+  if (!status.ok()) return status;
+  LogInfo("a certificate was revoked");
+  return out;
+}
+
+absl::StatusOr<tvault::v1::PublishDescriptorResponse>
+VaultCore::PublishDescriptor(
+    const SessionTokenHash* token,
+    const tvault::v1::PublishDescriptorRequest& request) {
+  const SignedStatement& statement = request.case_descriptor();
+  tvault::v1::CaseDescriptor body;
+  if (absl::Status s = crypto::ParseStrictly(statement.body(), body);
+      !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the descriptor is malformed: ", s.message()));
+  }
+  if (absl::Status s = crypto::CheckDescriptorBody(body); !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the descriptor is invalid: ", s.message()));
+  }
+  absl::StatusOr<CaseId> case_id = CaseIdFromBytes(body.case_id());
+  if (!case_id.ok()) return case_id.status();
+  const crypto::Sha256 hash = crypto::ComputeSha256(AsBytes(statement.body()));
+
+  tvault::v1::PublishDescriptorResponse out;
+  out.set_descriptor_hash(Str(hash));
+  absl::Status status = Mutate([&](StoreTransaction& txn,
+                                   Mutation& m) -> absl::Status {
+    absl::StatusOr<Caller> caller =
+        Authenticate(txn, token, org_pk_, m.now);
+    if (!caller.ok()) return caller.status();
+    if (!caller->certificate) {
+      return CheckAllowed(*caller, Action::kPublishDescriptor, nullptr, m.now);
+    }
+    RegisteredCertificates certs(txn, org_pk_);
+    absl::StatusOr<crypto::CaseChain> chain = LoadChain(txn, *case_id, certs);
+    const bool new_case = absl::IsNotFound(chain.status());
+    if (new_case) {
+      if (body.epoch() != 0) {
+        return absl::NotFoundError(
+            "there is no case with that id: publish its epoch-0 descriptor "
+            "first");
+      }
+      chain = crypto::CaseChain::Create(hash);
+      if (!chain.ok()) return chain.status();
+    } else if (!chain.ok()) {
+      return chain.status();
+    } else {
+      // Already stored, byte for byte: nothing to do.
+      if (const crypto::VerifiedDescriptor* held = chain->Find(body.epoch());
+          held != nullptr) {
+        absl::StatusOr<std::vector<DescriptorRow>> rows =
+            txn.ListDescriptors(*case_id);
+        if (!rows.ok()) return rows.status();
+        for (const DescriptorRow& row : *rows) {
+          if (row.body_hash == hash) return absl::OkStatus();
+        }
+      }
+      if (absl::Status s = CheckAllowed(*caller, Action::kPublishDescriptor,
+                                        &*chain, m.now);
+          !s.ok()) {
+        return s;
+      }
+    }
+    const uint32_t highest_before =
+        new_case ? 0 : chain->highest_epoch().value_or(0);
+    if (const crypto::VerifiedDescriptor* current = chain->Current();
+        !new_case && current != nullptr) {
+      if (body.epoch() < highest_before) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "epoch ", body.epoch(), " is older than the case's current epoch ",
+            highest_before, ": publish epoch ", highest_before + 1,
+            " instead"));
+      }
+      if (body.epoch() == highest_before) {
+        if (!crypto::DiffersOnlyInNotAfter(body, current->body)) {
+          return absl::AlreadyExistsError(absl::StrCat(
+              "a different descriptor for epoch ", body.epoch(),
+              " is already published; only its not_after may change (a "
+              "renewal). Publish the next epoch instead"));
+        }
+        if (body.not_after() <= current->body.not_after()) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "epoch ", body.epoch(),
+              " is already published; a renewal must carry a later "
+              "not_after than the current one"));
+        }
+      }
+    }
+    if (absl::Status s = chain->Accept(statement, certs.Lookup()); !s.ok()) {
+      if (absl::IsAlreadyExists(s)) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "a different descriptor for epoch ", body.epoch(),
+            " is already published; only its not_after may change (a "
+            "renewal). Publish the next epoch instead"));
+      }
+      if (new_case && absl::IsPermissionDenied(s)) {
+        return absl::PermissionDeniedError(
+            "the epoch-0 descriptor must be signed by one of its owners with "
+            "a registered certificate");
+      }
+      return s;
+    }
+    const crypto::VerifiedDescriptor* accepted = chain->Find(body.epoch());
+    if (new_case) {
+      if (absl::Status s = CheckAllowed(*caller, Action::kPublishDescriptor,
+                                        &*chain, m.now);
+          !s.ok()) {
+        return s;
+      }
+    }
+    if (accepted == nullptr || accepted->hash != hash) {
+      return absl::InternalError("the accepted descriptor is not current");
+    }
+    if (accepted->signer != CallerFingerprint(*caller)) {
+      return absl::PermissionDeniedError(
+          "the descriptor is signed by another owner: publish descriptors "
+          "signed with your own account key");
+    }
+    if (body.not_after() <= m.now) {
+      return absl::FailedPreconditionError(
+          "the descriptor's not_after is already past: choose a later one");
+    }
+    if (new_case) {
+      if (absl::Status s =
+              txn.InsertCase(CaseRow{.case_id = *case_id, .genesis_hash = hash});
+          !s.ok()) {
+        return s;
+      }
+    }
+    if (absl::Status s = txn.InsertDescriptor(
+            DescriptorRow{.case_id = *case_id,
+                          .epoch = body.epoch(),
+                          .body_hash = hash,
+                          .statement = statement.SerializeAsString()});
+        !s.ok()) {
+      return s;
+    }
+    if (new_case || body.epoch() > highest_before) {
+      if (absl::Status s =
+              txn.SetCaseParticipants(*case_id, Participants(body));
+          !s.ok()) {
+        return s;
+      }
+    }
+    tvault::v1::LogEntry entry;
+    tvault::v1::DescriptorPublished* e = entry.mutable_descriptor_published();
+    e->set_case_id(body.case_id());
+    e->set_epoch(body.epoch());
+    e->set_descriptor_hash(Str(hash));
+    return m.Append(txn, std::move(entry), out.mutable_receipt());
+  });
+  if (!status.ok()) return status;
+  return out;
+}
+
+absl::Status VaultCore::ReadAs(
+    const SessionTokenHash* token, Action action,
+    absl::FunctionRef<absl::Status(StoreTransaction&, const Caller&)> fn) {
+  const int64_t now = clock_();
+  return store_.RunInTransaction([&](StoreTransaction& txn) {
+    absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, now);
+    if (!caller.ok()) return caller.status();
+    if (absl::Status s = CheckAllowed(*caller, action, nullptr, now);
+        !s.ok()) {
+      return s;
+    }
+    return fn(txn, *caller);
+  });
+}
+
+absl::StatusOr<tvault::v1::ListCasesResponse> VaultCore::ListCases(
+    const SessionTokenHash* token, const tvault::v1::ListCasesRequest&) {
+  tvault::v1::ListCasesResponse out;
+  absl::Status status = ReadAs(
+      token, Action::kListCases,
+      [&](StoreTransaction& txn, const Caller& caller) -> absl::Status {
+        absl::StatusOr<std::vector<CaseId>> ids =
+            txn.ListCasesOf(CallerFingerprint(caller));
+        if (!ids.ok()) return ids.status();
+        for (const CaseId& id : *ids) {
+          absl::StatusOr<CaseRow> row = txn.FindCase(id);
+          if (!row.ok()) return row.status();
+          absl::StatusOr<std::vector<DescriptorRow>> descriptors =
+              txn.ListDescriptors(id);
+          if (!descriptors.ok()) return descriptors.status();
+          if (descriptors->empty()) {
+            return absl::DataLossError("a stored case has no descriptors");
+          }
+          tvault::v1::CaseSummary* summary = out.add_cases();
+          summary->set_case_id(Str(id));
+          summary->set_current_epoch(descriptors->back().epoch);
+          summary->set_genesis_hash(Str(row->genesis_hash));
+        }
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  return out;
+}
+
+absl::StatusOr<tvault::v1::GetCaseResponse> VaultCore::GetCase(
+    const SessionTokenHash* token, const tvault::v1::GetCaseRequest& request) {
+  const int64_t now = clock_();
+  absl::StatusOr<CaseId> case_id = CaseIdFromBytes(request.case_id());
+  if (!case_id.ok()) return case_id.status();
+  tvault::v1::GetCaseResponse out;
+  absl::Status status = store_.RunInTransaction([&](StoreTransaction& txn)
+                                                    -> absl::Status {
+    absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, now);
+    if (!caller.ok()) return caller.status();
+    if (!caller->certificate) {
+      return CheckAllowed(*caller, Action::kReadCase, nullptr, now);
+    }
+    RegisteredCertificates certs(txn, org_pk_);
+    absl::StatusOr<crypto::CaseChain> chain = LoadChain(txn, *case_id, certs);
+    if (!chain.ok()) return chain.status();
+    if (absl::Status s = CheckAllowed(*caller, Action::kReadCase, &*chain, now);
+        !s.ok()) {
+      return s;
+    }
+    absl::StatusOr<std::vector<DescriptorRow>> rows =
+        txn.ListDescriptors(*case_id);
+    if (!rows.ok()) return rows.status();
+    for (const DescriptorRow& row : *rows) {
+      if (!out.add_descriptors()->ParseFromString(row.statement)) {
+        return absl::DataLossError("a stored descriptor does not parse");
+      }
+    }
+    absl::StatusOr<std::vector<GrantRow>> grants =
+        txn.ListGrants(*case_id, CallerFingerprint(*caller));
+    if (!grants.ok()) return grants.status();
+    for (const GrantRow& g : *grants) {
+      tvault::v1::GrantRecord* record = out.add_grants();
+      if (!record->mutable_grant()->ParseFromString(g.statement)) {
+        return absl::DataLossError("a stored grant does not parse");
+      }
+      record->set_ciphertext(g.ciphertext);
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return out;
+}
+
+absl::StatusOr<tvault::v1::PublishGrantsResponse> VaultCore::PublishGrants(
+    const SessionTokenHash* token,
+    const tvault::v1::PublishGrantsRequest& request) {
+  if (request.grants().empty()) {
+    return absl::InvalidArgumentError("the request holds no grants");
+  }
+  if (request.grants_size() > config_.max_grants_per_request) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("at most ", config_.max_grants_per_request,
+                     " grants can be published at once: split the request"));
+  }
+  std::vector<tvault::v1::Grant> bodies(
+      static_cast<size_t>(request.grants_size()));
+  for (int i = 0; i < request.grants_size(); ++i) {
+    const tvault::v1::GrantRecord& g = request.grants(i);
+    if (absl::Status s = crypto::ParseStrictly(g.grant().body(),
+                                               bodies[static_cast<size_t>(i)]);
+        !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("grant ", i + 1, " is malformed: ", s.message()));
+    }
+    if (g.ciphertext().size() > crypto::kMaxGrantCiphertextSize) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "grant ", i + 1, "'s ciphertext is larger than ",
+          crypto::kMaxGrantCiphertextSize, " bytes: it cannot be one key"));
+    }
+    if (AsString(crypto::ComputeSha256(AsBytes(g.ciphertext()))) !=
+        bodies[static_cast<size_t>(i)].ciphertext_sha256()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "grant ", i + 1,
+          "'s ciphertext does not match the hash its signature covers"));
+    }
+  }
+  tvault::v1::PublishGrantsResponse out;
+  absl::Status status = Mutate([&](StoreTransaction& txn,
+                                   Mutation& m) -> absl::Status {
+    out.clear_receipts();
+    absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, m.now);
+    if (!caller.ok()) return caller.status();
+    if (!caller->certificate) {
+      return CheckAllowed(*caller, Action::kPublishGrants, nullptr, m.now);
+    }
+    RegisteredCertificates certs(txn, org_pk_);
+    std::map<CaseId, crypto::CaseChain> chains;
+    for (int i = 0; i < request.grants_size(); ++i) {
+      const tvault::v1::GrantRecord& g = request.grants(i);
+      const tvault::v1::Grant& body = bodies[static_cast<size_t>(i)];
+      tvault::v1::Receipt* receipt = out.add_receipts();
+      absl::StatusOr<CaseId> case_id = CaseIdFromBytes(body.case_id());
+      if (!case_id.ok()) return case_id.status();
+      auto it = chains.find(*case_id);
+      if (it == chains.end()) {
+        absl::StatusOr<crypto::CaseChain> chain =
+            LoadChain(txn, *case_id, certs);
+        if (!chain.ok()) return chain.status();
+        if (absl::Status s = CheckAllowed(*caller, Action::kPublishGrants,
+                                          &*chain, m.now);
+            !s.ok()) {
+          return s;
+        }
+        it = chains.emplace(*case_id, std::move(*chain)).first;
+      }
+      absl::StatusOr<crypto::VerifiedGrant> verified =
+          crypto::VerifyGrant(g.grant(), it->second, certs.Lookup());
+      if (!verified.ok()) {
+        return absl::Status(
+            verified.status().code(),
+            absl::StrCat("grant ", i + 1, ": ", verified.status().message()));
+      }
+      if (verified->granter != CallerFingerprint(*caller)) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            "grant ", i + 1, " is signed by another owner; publish only "
+            "grants you signed"));
+      }
+      absl::Status inserted = txn.InsertGrant(
+          GrantRow{.case_id = *case_id,
+                   .epoch = body.epoch(),
+                   .member_fingerprint = verified->member,
+                   .statement = g.grant().SerializeAsString(),
+                   .ciphertext = g.ciphertext()});
+      if (absl::IsAlreadyExists(inserted)) {
+        absl::StatusOr<std::vector<GrantRow>> held =
+            txn.ListGrants(*case_id, verified->member);
+        if (!held.ok()) return held.status();
+        const bool same = std::any_of(
+            held->begin(), held->end(), [&](const GrantRow& row) {
+              return row.epoch == body.epoch() &&
+                     row.statement == g.grant().SerializeAsString() &&
+                     row.ciphertext == g.ciphertext();
+            });
+        if (same) {
+          receipt->Clear();
+          continue;
+        }
+        return absl::AlreadyExistsError(absl::StrCat(
+            "grant ", i + 1, ": that member already holds a grant for epoch ",
+            body.epoch()));
+      }
+      if (!inserted.ok()) return inserted;
+      tvault::v1::LogEntry entry;
+      tvault::v1::GrantAdded* e = entry.mutable_grant_added();
+      e->set_case_id(body.case_id());
+      e->set_epoch(body.epoch());
+      e->set_member_cert_fingerprint(Str(verified->member));
+      e->set_grant_sha256(
+          Str(crypto::ComputeSha256(AsBytes(g.grant().body()))));
+      if (absl::Status s = m.Append(txn, std::move(entry), receipt); !s.ok()) {
+        return s;
+      }
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return out;
+}
+
+absl::StatusOr<tvault::v1::SignedCheckpoint> VaultCore::GetCheckpoint(
+    const SessionTokenHash* token) {
+  tvault::v1::SignedCheckpoint out;
+  absl::Status status =
+      ReadAs(token, Action::kReadLog, [&](StoreTransaction& txn, const Caller&) {
+        absl::StatusOr<CheckpointRow> row = txn.ReadLatestCheckpoint();
+        if (!row.ok()) return row.status();
+        out.set_checkpoint(row->note);
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  return out;
+}
+
+absl::StatusOr<tvault::v1::GetLogEntriesResponse> VaultCore::GetLogEntries(
+    const SessionTokenHash* token,
+    const tvault::v1::GetLogEntriesRequest& request) {
+  if (request.end() < request.begin()) {
+    return absl::InvalidArgumentError("the range ends before it begins");
+  }
+  if (request.end() - request.begin() > kMaxLogEntriesPerCall) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "at most ", kMaxLogEntriesPerCall, " entries can be read at once"));
+  }
+  tvault::v1::GetLogEntriesResponse out;
+  absl::Status status =
+      ReadAs(token, Action::kReadLog, [&](StoreTransaction& txn, const Caller&) {
+        absl::StatusOr<std::vector<LogEntryRow>> rows =
+            txn.ReadLogEntries(request.begin(), request.end());
+        if (!rows.ok()) return rows.status();
+        for (const LogEntryRow& row : *rows) out.add_entries(row.entry);
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  return out;
+}
+
+absl::StatusOr<tvault::v1::Proof> VaultCore::GetInclusionProof(
+    const SessionTokenHash* token,
+    const tvault::v1::GetInclusionProofRequest& request) {
+  return ReadProof(token, [&](StoreTransaction& txn) {
+    return LogTreeInclusionProof(txn, request.index(), request.tree_size());
+  });
+}
+
+absl::StatusOr<tvault::v1::Proof> VaultCore::GetConsistencyProof(
+    const SessionTokenHash* token,
+    const tvault::v1::GetConsistencyProofRequest& request) {
+  return ReadProof(token, [&](StoreTransaction& txn) {
+    return LogTreeConsistencyProof(txn, request.old_size(), request.new_size());
+  });
+}
+
+absl::StatusOr<tvault::v1::Proof> VaultCore::ReadProof(
+    const SessionTokenHash* token,
+    absl::FunctionRef<absl::StatusOr<std::vector<crypto::Hash>>(
+        StoreTransaction&)>
+        make) {
+  tvault::v1::Proof out;
+  absl::Status status =
+      ReadAs(token, Action::kReadLog, [&](StoreTransaction& txn, const Caller&) {
+        absl::StatusOr<std::vector<crypto::Hash>> proof = make(txn);
+        if (!proof.ok()) return proof.status();
+        for (const crypto::Hash& h : *proof) out.add_hashes(Str(h));
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  return out;
+}
+
+absl::StatusOr<int64_t> VaultCore::Maintain() {
+  const int64_t now = clock_();
+  int64_t removed = 0;
+  std::optional<CheckpointRow> row;
+  absl::Status status = store_.RunInTransaction([&](StoreTransaction& txn) {
+    absl::StatusOr<int64_t> n = txn.DeleteExpired(now);
+    if (!n.ok()) return n.status();
+    removed = *n;
+    absl::StatusOr<CheckpointRow> signed_row = log_.SignCheckpoint(txn);
+    if (!signed_row.ok()) return signed_row.status();
+    row = std::move(*signed_row);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  if (absl::Status s = log_.MirrorCheckpoint(*row); !s.ok()) return s;
+  return removed;
+}
+
+}  // namespace tvault::vault

@@ -1,0 +1,128 @@
+// The vault's calls (proto/vault.proto), independent of gRPC: each takes
+// the request message and the caller's session token hash, decides with
+// vault/rights.h, changes the store in one transaction together with the
+// log entries that record the change (vault/transparency_log.h), and
+// returns the response or an absl::Status that vault/grpc_service.h maps
+// to a gRPC status in one place.
+//
+// Statuses follow proto/vault.proto: InvalidArgument (malformed request),
+// Unauthenticated, PermissionDenied (vault/rights.h), NotFound,
+// AlreadyExists, FailedPrecondition (conflicts with the vault's state),
+// ResourceExhausted (limits), OutOfRange (log ranges), and Internal /
+// Unavailable / DataLoss from the store. Messages are plain sentences for a
+// person and never carry keys, tokens, statement bytes or addresses.
+//
+// Idempotence: storing what is already stored (the same certificate,
+// revocation, descriptor or grant, byte for byte) succeeds without a new
+// log entry, so a client may retry any call after a lost answer.
+//
+// Thread-safe: calls may run concurrently; the store serialises their
+// transactions.
+#ifndef TVAULT_VAULT_VAULT_CORE_H_
+#define TVAULT_VAULT_VAULT_CORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+
+#include "absl/status/statusor.h"
+#include "crypto/merkle.h"
+#include "crypto/statement.h"
+#include "proto/vault.pb.h"
+#include "vault/config.h"
+#include "vault/rights.h"
+#include "vault/store.h"
+#include "vault/tls_identity.h"
+#include "vault/transparency_log.h"
+
+namespace tvault::vault {
+
+inline constexpr char kVaultVersion[] = "tvaultd 0.1.0";
+inline constexpr uint64_t kMaxLogEntriesPerCall = 1024;
+
+// Unix seconds now. Tests substitute a clock they can move.
+using Clock = std::function<int64_t()>;
+int64_t SystemClock();
+
+class VaultCore {
+ public:
+  // `store` and `log` must outlive the core.
+  VaultCore(Store& store, TransparencyLog& log,
+            const crypto::SignPublicKey& org_pk, const TlsKeyPin& tls_pin,
+            VaultConfig config, Clock clock);
+
+  tvault::v1::ServerInfo GetServerInfo() const;
+  absl::StatusOr<tvault::v1::Challenge> GetChallenge();
+  absl::StatusOr<tvault::v1::Session> SignIn(
+      const tvault::v1::SignInRequest& request);
+  absl::StatusOr<tvault::v1::RegisterResponse> Register(
+      const tvault::v1::RegisterRequest& request);
+  absl::StatusOr<tvault::v1::RevokeResponse> Revoke(
+      const tvault::v1::RevokeRequest& request);
+
+  // `token` is the hash of the session token the call carried, or nullptr.
+  absl::StatusOr<tvault::v1::PublishDescriptorResponse> PublishDescriptor(
+      const SessionTokenHash* token,
+      const tvault::v1::PublishDescriptorRequest& request);
+  absl::StatusOr<tvault::v1::ListCasesResponse> ListCases(
+      const SessionTokenHash* token, const tvault::v1::ListCasesRequest&);
+  absl::StatusOr<tvault::v1::GetCaseResponse> GetCase(
+      const SessionTokenHash* token, const tvault::v1::GetCaseRequest& request);
+  absl::StatusOr<tvault::v1::PublishGrantsResponse> PublishGrants(
+      const SessionTokenHash* token,
+      const tvault::v1::PublishGrantsRequest& request);
+
+  absl::StatusOr<tvault::v1::SignedCheckpoint> GetCheckpoint(
+      const SessionTokenHash* token);
+  absl::StatusOr<tvault::v1::GetLogEntriesResponse> GetLogEntries(
+      const SessionTokenHash* token,
+      const tvault::v1::GetLogEntriesRequest& request);
+  absl::StatusOr<tvault::v1::Proof> GetInclusionProof(
+      const SessionTokenHash* token,
+      const tvault::v1::GetInclusionProofRequest& request);
+  absl::StatusOr<tvault::v1::Proof> GetConsistencyProof(
+      const SessionTokenHash* token,
+      const tvault::v1::GetConsistencyProofRequest& request);
+
+  // Housekeeping: removes expired challenges and sessions; makes sure the
+  // latest checkpoint is signed and mirrored. Returns rows removed.
+  absl::StatusOr<int64_t> Maintain();
+
+  const VaultConfig& config() const { return config_; }
+
+ private:
+  // Runs `fn` in one transaction. If it appended log entries, signs a
+  // checkpoint in the same transaction, fills `receipts` (entries appended
+  // through AppendEntry, in order) and mirrors the checkpoint after the
+  // commit.
+  struct Mutation;
+  absl::Status Mutate(
+      absl::FunctionRef<absl::Status(StoreTransaction&, Mutation&)> fn);
+
+  // Runs `fn` in a transaction after authenticating the caller and
+  // checking `action` (one that needs no case chain).
+  absl::Status ReadAs(
+      const SessionTokenHash* token, Action action,
+      absl::FunctionRef<absl::Status(StoreTransaction&, const Caller&)> fn);
+
+  // Authenticates, checks kReadLog and returns `make`'s hashes.
+  absl::StatusOr<tvault::v1::Proof> ReadProof(
+      const SessionTokenHash* token,
+      absl::FunctionRef<
+          absl::StatusOr<std::vector<crypto::Hash>>(StoreTransaction&)>
+          make);
+
+  Store& store_;
+  TransparencyLog& log_;
+  const crypto::SignPublicKey org_pk_;
+  const TlsKeyPin tls_pin_;
+  const VaultConfig config_;
+  const Clock clock_;
+};
+
+}  // namespace tvault::vault
+
+#endif  // TVAULT_VAULT_VAULT_CORE_H_
