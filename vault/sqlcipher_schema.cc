@@ -69,8 +69,13 @@ CREATE TABLE log_entries (
 
 // Schema version 2 (issues 4 and 5): who takes part in which case (for
 // listing a caller's cases without reading every descriptor), the Merkle
-// tree's complete subtrees, and the latest signed checkpoint.
+// tree's complete subtrees, the latest signed checkpoint, and the log
+// index of each descriptor and grant (for clients' inclusion checks).
 constexpr char kSchemaV2[] = R"sql(
+ALTER TABLE descriptors ADD COLUMN log_index INTEGER NOT NULL DEFAULT 0
+    CHECK (log_index >= 0);
+ALTER TABLE grants ADD COLUMN log_index INTEGER NOT NULL DEFAULT 0
+    CHECK (log_index >= 0);
 CREATE TABLE case_participants (
   fingerprint BLOB NOT NULL CHECK (length(fingerprint) = 16),
   case_id BLOB NOT NULL REFERENCES cases (case_id),

@@ -103,21 +103,25 @@ class SqlcipherTransaction final : public StoreTransaction {
 
   absl::Status InsertDescriptor(const DescriptorRow& descriptor) override {
     absl::StatusOr<Statement> stmt = Start(
-        "INSERT INTO descriptors (case_id, epoch, body_hash, statement) "
-        "VALUES (?1, ?2, ?3, ?4)");
+        "INSERT INTO descriptors (case_id, epoch, body_hash, statement, "
+        "log_index) VALUES (?1, ?2, ?3, ?4, ?5)");
     if (!stmt.ok()) return stmt.status();
+    if (!LogIndexFits(descriptor.log_index)) {
+      return absl::InvalidArgumentError("log index out of range");
+    }
     stmt->BindBlob(1, descriptor.case_id);
     stmt->BindInt(2, descriptor.epoch);
     stmt->BindBlob(3, descriptor.body_hash);
     stmt->BindBlob(4, descriptor.statement);
+    stmt->BindInt(5, static_cast<int64_t>(descriptor.log_index));
     return Done(*stmt, "store the descriptor");
   }
 
   absl::StatusOr<std::vector<DescriptorRow>> ListDescriptors(
       const CaseId& case_id) override {
     absl::StatusOr<Statement> stmt = Start(
-        "SELECT case_id, epoch, body_hash, statement FROM descriptors "
-        "WHERE case_id = ?1 ORDER BY epoch, id");
+        "SELECT case_id, epoch, body_hash, statement, log_index "
+        "FROM descriptors WHERE case_id = ?1 ORDER BY epoch, id");
     if (!stmt.ok()) return stmt.status();
     stmt->BindBlob(1, case_id);
     std::vector<DescriptorRow> out;
@@ -127,7 +131,7 @@ class SqlcipherTransaction final : public StoreTransaction {
       if (!*row) break;
       DescriptorRow& d = out.emplace_back();
       if (!stmt->Array(0, d.case_id) || !Epoch(*stmt, 1, d.epoch) ||
-          !stmt->Array(2, d.body_hash)) {
+          !stmt->Array(2, d.body_hash) || !LogIndex(*stmt, 4, d.log_index)) {
         return Corrupt("descriptors");
       }
       d.statement = stmt->Bytes(3);
@@ -138,8 +142,12 @@ class SqlcipherTransaction final : public StoreTransaction {
   absl::Status InsertGrant(const GrantRow& grant) override {
     absl::StatusOr<Statement> stmt = Start(
         "INSERT INTO grants (case_id, epoch, member_fingerprint, statement, "
-        "ciphertext) VALUES (?1, ?2, ?3, ?4, ?5)");
+        "ciphertext, log_index) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     if (!stmt.ok()) return stmt.status();
+    if (!LogIndexFits(grant.log_index)) {
+      return absl::InvalidArgumentError("log index out of range");
+    }
+    stmt->BindInt(6, static_cast<int64_t>(grant.log_index));
     stmt->BindBlob(1, grant.case_id);
     stmt->BindInt(2, grant.epoch);
     stmt->BindBlob(3, grant.member_fingerprint);
@@ -152,8 +160,8 @@ class SqlcipherTransaction final : public StoreTransaction {
       const CaseId& case_id,
       const crypto::Fingerprint& member_fingerprint) override {
     absl::StatusOr<Statement> stmt = Start(
-        "SELECT case_id, epoch, member_fingerprint, statement, ciphertext "
-        "FROM grants WHERE case_id = ?1 AND member_fingerprint = ?2 "
+        "SELECT case_id, epoch, member_fingerprint, statement, ciphertext, "
+        "log_index FROM grants WHERE case_id = ?1 AND member_fingerprint = ?2 "
         "ORDER BY epoch");
     if (!stmt.ok()) return stmt.status();
     stmt->BindBlob(1, case_id);
@@ -165,7 +173,8 @@ class SqlcipherTransaction final : public StoreTransaction {
       if (!*row) break;
       GrantRow& g = out.emplace_back();
       if (!stmt->Array(0, g.case_id) || !Epoch(*stmt, 1, g.epoch) ||
-          !stmt->Array(2, g.member_fingerprint)) {
+          !stmt->Array(2, g.member_fingerprint) ||
+          !LogIndex(*stmt, 5, g.log_index)) {
         return Corrupt("grants");
       }
       g.statement = stmt->Bytes(3);
@@ -452,6 +461,17 @@ class SqlcipherTransaction final : public StoreTransaction {
  private:
   static absl::string_view KindName(SessionKind kind) {
     return kind == SessionKind::kAccount ? "account" : "invite";
+  }
+
+  static bool LogIndexFits(uint64_t index) {
+    return index <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  }
+
+  static bool LogIndex(const Statement& stmt, int column, uint64_t& out) {
+    const int64_t value = stmt.Int(column);
+    if (value < 0) return false;
+    out = static_cast<uint64_t>(value);
+    return true;
   }
 
   static bool Epoch(const Statement& stmt, int column, uint32_t& out) {

@@ -93,6 +93,7 @@ struct DescriptorRow {
   uint32_t epoch = 0;
   crypto::Sha256 body_hash{};  // SHA-256 of the statement's body bytes
   std::string statement;       // serialised SignedStatement (CaseDescriptor)
+  uint64_t log_index = 0;      // its DescriptorPublished log entry
   bool operator==(const DescriptorRow&) const = default;
 };
 
@@ -103,6 +104,7 @@ struct GrantRow {
   crypto::Fingerprint member_fingerprint{};
   std::string statement;   // serialised SignedStatement (Grant)
   std::string ciphertext;  // the identity, age-encrypted to the member
+  uint64_t log_index = 0;  // its GrantAdded log entry
   bool operator==(const GrantRow&) const = default;
 };
 

@@ -140,13 +140,15 @@ struct VaultCore::Mutation {
   int64_t now = 0;
   std::vector<std::pair<uint64_t, tvault::v1::Receipt*>> appended;
 
-  absl::Status Append(StoreTransaction& txn, tvault::v1::LogEntry entry,
-                      tvault::v1::Receipt* receipt) {
+  // Appends `entry` (logged now) and returns its index.
+  absl::StatusOr<uint64_t> Append(StoreTransaction& txn,
+                                  tvault::v1::LogEntry entry,
+                                  tvault::v1::Receipt* receipt) {
     if (entry.logged_at() == 0) entry.set_logged_at(now);
     absl::StatusOr<uint64_t> index = log->Append(txn, std::move(entry));
     if (!index.ok()) return index.status();
     appended.emplace_back(*index, receipt);
-    return absl::OkStatus();
+    return index;
   }
 };
 
@@ -405,7 +407,7 @@ absl::StatusOr<tvault::v1::RegisterResponse> VaultCore::Register(
     tvault::v1::LogEntry entry;
     entry.mutable_certificate_registered()->set_cert_fingerprint(
         Str(cert->fingerprint));
-    return m.Append(txn, std::move(entry), out.mutable_receipt());
+    return m.Append(txn, std::move(entry), out.mutable_receipt()).status();
   });
   if (!status.ok()) return status;
   if (!outcome.ok()) return outcome;
@@ -449,7 +451,7 @@ absl::StatusOr<tvault::v1::RevokeResponse> VaultCore::Revoke(
     e->set_revoked_at(revocation->revoked_at());
     e->set_revocation_sha256(
         Str(crypto::ComputeSha256(AsBytes(request.revocation().body()))));
-    return m.Append(txn, std::move(entry), out.mutable_receipt());
+    return m.Append(txn, std::move(entry), out.mutable_receipt()).status();
   });
   if (!status.ok()) return status;
   LogInfo("a certificate was revoked");
@@ -581,27 +583,27 @@ VaultCore::PublishDescriptor(
         return s;
       }
     }
-    if (absl::Status s = txn.InsertDescriptor(
-            DescriptorRow{.case_id = *case_id,
-                          .epoch = body.epoch(),
-                          .body_hash = hash,
-                          .statement = statement.SerializeAsString()});
-        !s.ok()) {
-      return s;
-    }
-    if (new_case || body.epoch() > highest_before) {
-      if (absl::Status s =
-              txn.SetCaseParticipants(*case_id, Participants(body));
-          !s.ok()) {
-        return s;
-      }
-    }
     tvault::v1::LogEntry entry;
     tvault::v1::DescriptorPublished* e = entry.mutable_descriptor_published();
     e->set_case_id(body.case_id());
     e->set_epoch(body.epoch());
     e->set_descriptor_hash(Str(hash));
-    return m.Append(txn, std::move(entry), out.mutable_receipt());
+    absl::StatusOr<uint64_t> index =
+        m.Append(txn, std::move(entry), out.mutable_receipt());
+    if (!index.ok()) return index.status();
+    if (absl::Status s = txn.InsertDescriptor(
+            DescriptorRow{.case_id = *case_id,
+                          .epoch = body.epoch(),
+                          .body_hash = hash,
+                          .statement = statement.SerializeAsString(),
+                          .log_index = *index});
+        !s.ok()) {
+      return s;
+    }
+    if (new_case || body.epoch() > highest_before) {
+      return txn.SetCaseParticipants(*case_id, Participants(body));
+    }
+    return absl::OkStatus();
   });
   if (!status.ok()) return status;
   return out;
@@ -678,6 +680,7 @@ absl::StatusOr<tvault::v1::GetCaseResponse> VaultCore::GetCase(
       if (!out.add_descriptors()->ParseFromString(row.statement)) {
         return absl::DataLossError("a stored descriptor does not parse");
       }
+      out.add_descriptor_log_indices(row.log_index);
     }
     absl::StatusOr<std::vector<GrantRow>> grants =
         txn.ListGrants(*case_id, CallerFingerprint(*caller));
@@ -688,6 +691,7 @@ absl::StatusOr<tvault::v1::GetCaseResponse> VaultCore::GetCase(
         return absl::DataLossError("a stored grant does not parse");
       }
       record->set_ciphertext(g.ciphertext);
+      record->set_log_index(g.log_index);
     }
     return absl::OkStatus();
   });
@@ -769,31 +773,24 @@ absl::StatusOr<tvault::v1::PublishGrantsResponse> VaultCore::PublishGrants(
             "grant ", i + 1, " is signed by another owner; publish only "
             "grants you signed"));
       }
-      absl::Status inserted = txn.InsertGrant(
-          GrantRow{.case_id = *case_id,
-                   .epoch = body.epoch(),
-                   .member_fingerprint = verified->member,
-                   .statement = g.grant().SerializeAsString(),
-                   .ciphertext = g.ciphertext()});
-      if (absl::IsAlreadyExists(inserted)) {
-        absl::StatusOr<std::vector<GrantRow>> held =
-            txn.ListGrants(*case_id, verified->member);
-        if (!held.ok()) return held.status();
-        const bool same = std::any_of(
-            held->begin(), held->end(), [&](const GrantRow& row) {
-              return row.epoch == body.epoch() &&
-                     row.statement == g.grant().SerializeAsString() &&
-                     row.ciphertext == g.ciphertext();
-            });
-        if (same) {
-          receipt->Clear();
+      const std::string stored = g.grant().SerializeAsString();
+      absl::StatusOr<std::vector<GrantRow>> held =
+          txn.ListGrants(*case_id, verified->member);
+      if (!held.ok()) return held.status();
+      const auto same_epoch =
+          std::find_if(held->begin(), held->end(), [&](const GrantRow& row) {
+            return row.epoch == body.epoch();
+          });
+      if (same_epoch != held->end()) {
+        if (same_epoch->statement == stored &&
+            same_epoch->ciphertext == g.ciphertext()) {
+          receipt->Clear();  // stored before: nothing to do
           continue;
         }
         return absl::AlreadyExistsError(absl::StrCat(
             "grant ", i + 1, ": that member already holds a grant for epoch ",
             body.epoch()));
       }
-      if (!inserted.ok()) return inserted;
       tvault::v1::LogEntry entry;
       tvault::v1::GrantAdded* e = entry.mutable_grant_added();
       e->set_case_id(body.case_id());
@@ -801,7 +798,16 @@ absl::StatusOr<tvault::v1::PublishGrantsResponse> VaultCore::PublishGrants(
       e->set_member_cert_fingerprint(Str(verified->member));
       e->set_grant_sha256(
           Str(crypto::ComputeSha256(AsBytes(g.grant().body()))));
-      if (absl::Status s = m.Append(txn, std::move(entry), receipt); !s.ok()) {
+      absl::StatusOr<uint64_t> index = m.Append(txn, std::move(entry), receipt);
+      if (!index.ok()) return index.status();
+      if (absl::Status s = txn.InsertGrant(
+              GrantRow{.case_id = *case_id,
+                       .epoch = body.epoch(),
+                       .member_fingerprint = verified->member,
+                       .statement = stored,
+                       .ciphertext = g.ciphertext(),
+                       .log_index = *index});
+          !s.ok()) {
         return s;
       }
     }
