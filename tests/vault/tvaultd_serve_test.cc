@@ -14,6 +14,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "client/log_monitor.h"
 #include "client/vault_auth.h"
 #include "client/vault_channel.h"
 #include "crypto/case_descriptor.h"
@@ -596,6 +597,84 @@ TEST_F(ServeTest, LogsNoAddressesTokensOrNames) {
   EXPECT_THAT(log, ::testing::Not(HasSubstr(port)));
   EXPECT_THAT(log, ::testing::Not(HasSubstr(absl::BytesToHexString(token))));
   EXPECT_THAT(log, ::testing::Not(HasSubstr("alice")));
+}
+
+// The log as a client sees it: receipts verify, the checkpoint grows
+// consistently, and a vault whose history was rewritten behind the
+// anti-rollback check (the operator removed the checkpoint copy) is caught
+// by a client that had seen the later checkpoint.
+TEST_F(ServeTest, AClientCatchesARewrittenLog) {
+  tvault::v1::ServerInfo info;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->GetServerInfo(&context, {}, &info).ok());
+  }
+  absl::StatusOr<crypto::NoteVerifier> verifier =
+      crypto::NoteVerifier::Parse(info.log_verifier_key());
+  ASSERT_TRUE(verifier.ok());
+  const std::string state = vault_->root() + "/client-state";
+  std::filesystem::create_directory(state);
+  absl::StatusOr<client::LogMonitor> monitor =
+      client::LogMonitor::Open(*verifier, state);
+  ASSERT_TRUE(monitor.ok());
+
+  // alice registers; her receipt verifies and becomes the client's view.
+  std::unique_ptr<Account> alice = LiveAccount(root_, "alice");
+  tvault::v1::RegisterRequest request;
+  *request.mutable_certificate() = alice->cert.statement;
+  *request.mutable_challenge() = Challenge(alice->sign);
+  tvault::v1::RegisterResponse registered;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->Register(&context, request, &registered).ok());
+  }
+  const std::string token =
+      client::SignInToVault(*stub_, alice->sign, vault_->pin())->token();
+  absl::StatusOr<tvault::v1::LogEntry> entry = monitor->CheckReceipt(
+      registered.receipt(), client::VaultConsistencyFetcher(*stub_, token));
+  ASSERT_TRUE(entry.ok()) << entry.status();
+  EXPECT_EQ(entry->certificate_registered().cert_fingerprint(),
+            Str(alice->cert.fingerprint));
+  ASSERT_NO_FATAL_FAILURE(Restart());
+  const std::string backup = vault_->root() + "/backup";
+  ASSERT_EQ(vault_->Stop(), 0);
+  std::filesystem::copy(vault_->data_dir(), backup);
+  ASSERT_TRUE(vault_->Start().ok());
+  stub_ = vault_->Stub();
+
+  // bob and carol register; the client checks the log and sees size 3.
+  Join(*LiveAccount(root_, "bob"));
+  Join(*LiveAccount(root_, "carol"));
+  std::string token2 =
+      client::SignInToVault(*stub_, alice->sign, vault_->pin())->token();
+  absl::StatusOr<client::VerifiedCheckpoint> seen =
+      client::CheckVaultLog(*stub_, token2, *monitor);
+  ASSERT_TRUE(seen.ok()) << seen.status();
+  EXPECT_EQ(seen->checkpoint.tree_size, 3u);
+
+  // The server's data directory is replaced by the backup, the checkpoint
+  // copy removed, and a different history grown past the client's.
+  ASSERT_EQ(vault_->Stop(), 0);
+  std::filesystem::remove_all(vault_->data_dir());
+  std::filesystem::rename(backup, vault_->data_dir());
+  std::filesystem::remove(vault_->checkpoint_copy());
+  ASSERT_TRUE(vault_->Start().ok());
+  stub_ = vault_->Stub();
+  Join(*LiveAccount(root_, "mallory"));
+  Join(*LiveAccount(root_, "trent"));
+  Join(*LiveAccount(root_, "eve"));
+  token2 = client::SignInToVault(*stub_, alice->sign, vault_->pin())->token();
+  absl::StatusOr<client::VerifiedCheckpoint> forked =
+      client::CheckVaultLog(*stub_, token2, *monitor);
+  ASSERT_EQ(forked.status().code(), absl::StatusCode::kDataLoss)
+      << forked.status();
+  EXPECT_THAT(forked.status().message(), HasSubstr("FORK"));
+  EXPECT_EQ(monitor->latest()->checkpoint.tree_size, 3u);
+  bool evidence = false;
+  for (const auto& f : std::filesystem::directory_iterator(state)) {
+    evidence |= absl::StartsWith(f.path().filename().string(), "evidence-");
+  }
+  EXPECT_TRUE(evidence);
 }
 
 }  // namespace
