@@ -60,7 +60,8 @@ struct Log {
 std::unique_ptr<Log> MakeLog() {
   auto log = std::make_unique<Log>();
   const char* tmp = getenv("TMPDIR");
-  std::string tmpl = absl::StrCat(tmp ? tmp : "/tmp", "/tvault-logbench-XXXXXX");
+  std::string tmpl =
+      absl::StrCat(tmp ? tmp : "/tmp", "/tvault-logbench-XXXXXX");
   log->dir = mkdtemp(tmpl.data());
   crypto::SecretBytes key = crypto::SecretBytes::Random(32);
   log->store = *SqlcipherStore::Create(log->dir + "/vault.db", key);
@@ -81,9 +82,9 @@ Log& Big() {
       });
       if (!s.ok()) abort();
     }
-    l->build_seconds = std::chrono::duration<double>(
-                           std::chrono::steady_clock::now() - start)
-                           .count();
+    l->build_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     return l;
   }();
   return *log;
@@ -96,8 +97,7 @@ void BM_Build1MEntriesInBatches(benchmark::State& state) {
   state.counters["entries_per_s"] =
       static_cast<double>(kEntries) / Big().build_seconds;
   state.counters["db_MiB"] =
-      static_cast<double>(
-          std::filesystem::file_size(Big().dir + "/vault.db")) /
+      static_cast<double>(std::filesystem::file_size(Big().dir + "/vault.db")) /
       (1 << 20);
 }
 BENCHMARK(BM_Build1MEntriesInBatches)
@@ -117,7 +117,9 @@ void BM_AppendOnePerCommit(benchmark::State& state) {
   state.counters["entries_per_s"] = benchmark::Counter(
       static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_AppendOnePerCommit)->Iterations(500)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AppendOnePerCommit)
+    ->Iterations(500)
+    ->Unit(benchmark::kMillisecond);
 
 void BM_InclusionProofAt1M(benchmark::State& state) {
   Log& log = Big();

@@ -34,8 +34,8 @@ absl::StatusOr<LogMonitor> LogMonitor::Open(crypto::NoteVerifier verifier,
   if (access(path.c_str(), F_OK) != 0 && errno == ENOENT) return monitor;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::InternalError(absl::StrCat("cannot read ", path, ": ",
-                                            std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
   }
   std::string note(kMaxStoredNoteSize + 1, '\0');
   in.read(note.data(), static_cast<std::streamsize>(note.size()));
@@ -69,8 +69,9 @@ absl::StatusOr<VerifiedCheckpoint> LogMonitor::Open(
   absl::StatusOr<crypto::Checkpoint> checkpoint =
       crypto::ParseCheckpoint(opened->text);
   if (!checkpoint.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the vault's checkpoint is malformed: ", checkpoint.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the vault's checkpoint is malformed: ",
+                     checkpoint.status().message()));
   }
   if (checkpoint->origin != verifier_.name()) {
     return absl::PermissionDeniedError(
@@ -131,7 +132,8 @@ absl::StatusOr<tvault::v1::LogEntry> LogMonitor::CheckReceipt(
   if (!signed_tree.ok()) return signed_tree.status();
   std::vector<crypto::Hash> proof;
   for (const std::string& h : receipt.inclusion()) {
-    absl::StatusOr<crypto::Hash> hash = crypto::HashFromBytes(crypto::AsBytes(h));
+    absl::StatusOr<crypto::Hash> hash =
+        crypto::HashFromBytes(crypto::AsBytes(h));
     if (!hash.ok()) {
       return absl::InvalidArgumentError(
           "the receipt's inclusion proof holds a hash that is not 32 bytes");
@@ -144,15 +146,13 @@ absl::StatusOr<tvault::v1::LogEntry> LogMonitor::CheckReceipt(
     return s;
   }
   tvault::v1::LogEntry entry;
-  if (absl::Status s = crypto::ParseStrictly(receipt.entry(), entry);
-      !s.ok()) {
+  if (absl::Status s = crypto::ParseStrictly(receipt.entry(), entry); !s.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("the receipt's log entry is malformed: ", s.message()));
   }
   if (latest_ &&
       signed_tree->checkpoint.tree_size < latest_->checkpoint.tree_size) {
-    if (absl::Status s = CheckExtends(*signed_tree, *latest_, fetch);
-        !s.ok()) {
+    if (absl::Status s = CheckExtends(*signed_tree, *latest_, fetch); !s.ok()) {
       return s;
     }
   } else if (absl::StatusOr<VerifiedCheckpoint> advanced =
@@ -163,18 +163,17 @@ absl::StatusOr<tvault::v1::LogEntry> LogMonitor::CheckReceipt(
   return entry;
 }
 
-absl::Status LogMonitor::CheckInclusion(const crypto::Checkpoint& checkpoint,
-                                        uint64_t index,
-                                        absl::string_view entry,
-                                        const std::vector<crypto::Hash>& proof) {
+absl::Status LogMonitor::CheckInclusion(
+    const crypto::Checkpoint& checkpoint, uint64_t index,
+    absl::string_view entry, const std::vector<crypto::Hash>& proof) {
   absl::Status s = crypto::VerifyInclusionProof(
       index, checkpoint.tree_size, crypto::LeafHash(crypto::AsBytes(entry)),
       proof, checkpoint.root_hash);
   if (s.ok()) return s;
-  return absl::DataLossError(absl::StrCat(
-      "the vault's proof does not show log entry ", index,
-      " in the tree it signed (", s.message(),
-      "): the entry or the log was altered"));
+  return absl::DataLossError(
+      absl::StrCat("the vault's proof does not show log entry ", index,
+                   " in the tree it signed (", s.message(),
+                   "): the entry or the log was altered"));
 }
 
 absl::Status LogMonitor::Evidence(absl::string_view what,
@@ -194,9 +193,9 @@ absl::Status LogMonitor::Evidence(absl::string_view what,
   }
   std::string path;
   for (int n = 0; n < 1000; ++n) {
-    path = absl::StrCat(state_dir_, "/evidence-",
-                        static_cast<int64_t>(std::time(nullptr)), "-", n,
-                        ".txt");
+    path =
+        absl::StrCat(state_dir_, "/evidence-",
+                     static_cast<int64_t>(std::time(nullptr)), "-", n, ".txt");
     absl::StatusOr<std::unique_ptr<AtomicOutputFile>> out =
         AtomicOutputFile::Create(path, /*allow_overwrite=*/false);
     if (absl::IsAlreadyExists(out.status())) continue;
@@ -213,11 +212,10 @@ absl::Status LogMonitor::Evidence(absl::string_view what,
                    : absl::StrCat("both signed checkpoints are kept in ", path);
   const std::string summary =
       what == "ROLLBACK"
-          ? absl::StrCat("the vault now shows a log of ",
-                         second.checkpoint.tree_size,
-                         " entries, fewer than the ",
-                         first.checkpoint.tree_size,
-                         " it showed this device before")
+          ? absl::StrCat(
+                "the vault now shows a log of ", second.checkpoint.tree_size,
+                " entries, fewer than the ", first.checkpoint.tree_size,
+                " it showed this device before")
           : absl::StrCat("the vault's log of ", second.checkpoint.tree_size,
                          " entries contradicts the one of ",
                          first.checkpoint.tree_size,
@@ -245,9 +243,9 @@ absl::Status LogMonitor::Store(const VerifiedCheckpoint& checkpoint) {
 
 ConsistencyFetcher VaultConsistencyFetcher(
     tvault::v1::Vault::StubInterface& stub, std::string token) {
-  return [&stub, token = std::move(token)](uint64_t old_size,
-                                           uint64_t new_size)
-             -> absl::StatusOr<std::vector<crypto::Hash>> {
+  return [&stub, token = std::move(token)](
+             uint64_t old_size,
+             uint64_t new_size) -> absl::StatusOr<std::vector<crypto::Hash>> {
     tvault::v1::GetConsistencyProofRequest request;
     request.set_old_size(old_size);
     request.set_new_size(new_size);

@@ -100,8 +100,7 @@ class LogMonitor {
   absl::Status CheckExtends(const VerifiedCheckpoint& older,
                             const VerifiedCheckpoint& newer,
                             const ConsistencyFetcher& fetch);
-  absl::Status Evidence(absl::string_view what,
-                        const VerifiedCheckpoint& first,
+  absl::Status Evidence(absl::string_view what, const VerifiedCheckpoint& first,
                         const VerifiedCheckpoint& second,
                         const std::vector<crypto::Hash>& proof);
   absl::Status Store(const VerifiedCheckpoint& checkpoint);

@@ -30,8 +30,8 @@ absl::StatusOr<tvault::v1::Session> SignInToVault(
   tvault::v1::Challenge challenge;
   {
     grpc::ClientContext context;
-    grpc::Status s =
-        stub.GetChallenge(&context, tvault::v1::GetChallengeRequest(), &challenge);
+    grpc::Status s = stub.GetChallenge(
+        &context, tvault::v1::GetChallengeRequest(), &challenge);
     if (!s.ok()) return FromGrpcStatus(s);
   }
   absl::StatusOr<tvault::v1::SignedStatement> signed_challenge =

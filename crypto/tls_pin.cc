@@ -62,8 +62,7 @@ absl::StatusOr<TlsKeyPin> TlsKeyPinFromCertificatePem(absl::string_view pem) {
     ERR_clear_error();
     return absl::InternalError("i2d_PUBKEY failed");
   }
-  const Sha256 digest =
-      ComputeSha256({der, static_cast<size_t>(der_size)});
+  const Sha256 digest = ComputeSha256({der, static_cast<size_t>(der_size)});
   OPENSSL_free(der);
   TlsKeyPin pin;
   std::copy(digest.begin(), digest.end(), pin.begin());

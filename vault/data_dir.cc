@@ -40,8 +40,8 @@ absl::Status ReadLimited(const std::string& path, absl::string_view what,
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
     const int err = errno;
-    return absl::NotFoundError(absl::StrCat("cannot open ", what, " ", path,
-                                            ": ", ErrnoText(err)));
+    return absl::NotFoundError(
+        absl::StrCat("cannot open ", what, " ", path, ": ", ErrnoText(err)));
   }
   FdCloser closer{fd};
   struct stat st;
@@ -80,8 +80,7 @@ absl::StatusOr<SecretBytes> ReadDataFile(const std::string& path,
                                          absl::string_view what, bool secret) {
   SecretBytes buffer(kMaxDataFileSize);
   size_t size = 0;
-  if (absl::Status s = ReadLimited(path, what, secret, buffer, size);
-      !s.ok()) {
+  if (absl::Status s = ReadLimited(path, what, secret, buffer, size); !s.ok()) {
     return s;
   }
   if (size == buffer.size()) {
@@ -177,10 +176,9 @@ absl::StatusOr<VaultFiles> LoadVaultFiles(const std::string& data_dir) {
   absl::StatusOr<crypto::NoteSigner> signer =
       crypto::NoteSigner::Parse(log_key->span());
   if (!signer.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path(kLogSigningKeyFileName),
-                     " is not a signed-note signer key: ",
-                     signer.status().message()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        path(kLogSigningKeyFileName),
+        " is not a signed-note signer key: ", signer.status().message()));
   }
   return VaultFiles{*org_pk, std::move(cert_pem), std::move(*tls_key), *pin,
                     std::move(*signer)};

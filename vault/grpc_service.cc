@@ -72,8 +72,8 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
     case absl::StatusCode::kInternal:
     case absl::StatusCode::kUnknown:
     case absl::StatusCode::kDataLoss:
-      LogError(absl::StrCat("a call failed inside the vault: ",
-                            status.message()));
+      LogError(
+          absl::StrCat("a call failed inside the vault: ", status.message()));
       return grpc::Status(
           code,
           "the vault could not complete the request because of an internal "

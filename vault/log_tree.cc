@@ -95,9 +95,9 @@ absl::Status CheckWithinLog(StoreTransaction& txn, uint64_t tree_size) {
   absl::StatusOr<uint64_t> size = txn.LogSize();
   if (!size.ok()) return size.status();
   if (tree_size > *size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("tree size ", tree_size, " is larger than the log (",
-                     *size, " entries)"));
+    return absl::InvalidArgumentError(absl::StrCat("tree size ", tree_size,
+                                                   " is larger than the log (",
+                                                   *size, " entries)"));
   }
   return absl::OkStatus();
 }
@@ -133,9 +133,8 @@ absl::StatusOr<std::vector<Hash>> LogTreeInclusionProof(StoreTransaction& txn,
                                                         uint64_t index,
                                                         uint64_t tree_size) {
   if (index >= tree_size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("leaf index ", index, " is not below the tree size ",
-                     tree_size));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "leaf index ", index, " is not below the tree size ", tree_size));
   }
   if (absl::Status s = CheckWithinLog(txn, tree_size); !s.ok()) return s;
   std::vector<Hash> proof;
@@ -145,12 +144,13 @@ absl::StatusOr<std::vector<Hash>> LogTreeInclusionProof(StoreTransaction& txn,
   return proof;
 }
 
-absl::StatusOr<std::vector<Hash>> LogTreeConsistencyProof(
-    StoreTransaction& txn, uint64_t old_size, uint64_t new_size) {
+absl::StatusOr<std::vector<Hash>> LogTreeConsistencyProof(StoreTransaction& txn,
+                                                          uint64_t old_size,
+                                                          uint64_t new_size) {
   if (old_size == 0 || old_size > new_size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "no consistency proof from tree size ", old_size, " to ", new_size,
-        " (need 0 < old size <= new size)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("no consistency proof from tree size ", old_size, " to ",
+                     new_size, " (need 0 < old size <= new size)"));
   }
   if (absl::Status s = CheckWithinLog(txn, new_size); !s.ok()) return s;
   std::vector<Hash> proof;

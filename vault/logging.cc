@@ -55,9 +55,9 @@ bool Suspicious(absl::string_view word) {
 void GrpcLog(gpr_log_func_args* args) {
   const std::string message = ScrubGrpcLogMessage(args->message);
   const absl::string_view severity =
-      args->severity == GPR_LOG_SEVERITY_ERROR   ? "error"
-      : args->severity == GPR_LOG_SEVERITY_INFO  ? "info"
-                                                 : "debug";
+      args->severity == GPR_LOG_SEVERITY_ERROR  ? "error"
+      : args->severity == GPR_LOG_SEVERITY_INFO ? "info"
+                                                : "debug";
   Write(severity, absl::StrCat("grpc: ", message));
 }
 
@@ -76,8 +76,7 @@ std::string ScrubGrpcLogMessage(absl::string_view message) {
   }
   std::string out;
   bool last_redacted = false;
-  for (absl::string_view word :
-       absl::StrSplit(clean, ' ', absl::SkipEmpty())) {
+  for (absl::string_view word : absl::StrSplit(clean, ' ', absl::SkipEmpty())) {
     const bool redact = Suspicious(word);
     if (redact && last_redacted) continue;  // one mark for a run
     if (!out.empty()) out += ' ';

@@ -43,8 +43,9 @@ absl::Status CheckCertificateCurrent(StoreTransaction& txn,
   // Every certificate has at least one role; validity in time and
   // revocation do not depend on which.
   return crypto::CheckCertificateValidFor(
-      cert, cert.body.roles(0) == tvault::v1::REVIEWER ? tvault::v1::REVIEWER
-                                                       : tvault::v1::CONTRIBUTOR,
+      cert,
+      cert.body.roles(0) == tvault::v1::REVIEWER ? tvault::v1::REVIEWER
+                                                 : tvault::v1::CONTRIBUTOR,
       now, revocations);
 }
 
@@ -67,7 +68,8 @@ absl::StatusOr<Caller> Authenticate(StoreTransaction& txn,
   caller.sign_pk = session->sign_pk;
   if (session->kind == SessionKind::kInvite) return caller;
 
-  absl::StatusOr<AccountRow> account = txn.FindAccountBySignPk(session->sign_pk);
+  absl::StatusOr<AccountRow> account =
+      txn.FindAccountBySignPk(session->sign_pk);
   if (absl::IsNotFound(account.status())) {
     return absl::DataLossError("a session refers to an unknown account");
   }
@@ -118,9 +120,9 @@ absl::Status CheckAllowed(const Caller& caller, Action action,
           Lists(d.contributors(), cert.fingerprint)) {
         return absl::OkStatus();
       }
-      return absl::PermissionDeniedError(absl::StrCat(
-          "you are not listed in the current epoch (", d.epoch(),
-          ") of this case; ask one of its owners to add you"));
+      return absl::PermissionDeniedError(
+          absl::StrCat("you are not listed in the current epoch (", d.epoch(),
+                       ") of this case; ask one of its owners to add you"));
     case Action::kPublishDescriptor:
     case Action::kPublishGrants: {
       if (!Lists(d.owners(), cert.fingerprint)) {
@@ -135,9 +137,8 @@ absl::Status CheckAllowed(const Caller& caller, Action action,
       if (absl::Status s = crypto::CheckCertificateValidFor(
               cert, tvault::v1::REVIEWER, now, {});
           !s.ok()) {
-        return absl::PermissionDeniedError(
-            absl::StrCat("owning a case needs the reviewer role: ",
-                         s.message()));
+        return absl::PermissionDeniedError(absl::StrCat(
+            "owning a case needs the reviewer role: ", s.message()));
       }
       return absl::OkStatus();
     }

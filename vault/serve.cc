@@ -80,9 +80,8 @@ class Maintenance {
     MutexLock lock(mu_);
     while (true) {
       if (cv_.WaitFor(mu_, kMaintenanceInterval,
-                      [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                        return stop_;
-                      })) {
+                      [this]()
+                          ABSL_NO_THREAD_SAFETY_ANALYSIS { return stop_; })) {
         break;
       }
       absl::StatusOr<int64_t> done = core.Maintain();
@@ -148,7 +147,8 @@ int RunServe(const ServeArgs& args) {
 
   // gRPC takes the private key as std::string; it is wiped once the
   // credentials hold their own copy.
-  grpc::SslServerCredentialsOptions tls(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  grpc::SslServerCredentialsOptions tls(
+      GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
   tls.pem_key_cert_pairs.push_back(
       {std::string(crypto::AsString(files->tls_private_key_pem.span())),
        files->tls_certificate_pem});
@@ -162,8 +162,7 @@ int RunServe(const ServeArgs& args) {
   int port = 0;
   builder.AddListeningPort(args.listen, credentials, &port);
   builder.RegisterService(&service);
-  builder.SetMaxReceiveMessageSize(
-      static_cast<int>(config->max_message_bytes));
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config->max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(config->max_message_bytes));
   builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE,
                              static_cast<int>(config->max_metadata_bytes));

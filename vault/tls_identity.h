@@ -60,7 +60,6 @@ struct TlsIdentity {
 // message names the OpenSSL call, never key material).
 absl::StatusOr<TlsIdentity> GenerateTlsIdentity(int64_t now_unix);
 
-
 }  // namespace tvault::vault
 
 #endif  // TVAULT_VAULT_TLS_IDENTITY_H_

@@ -41,8 +41,8 @@ absl::Status ReplaceFileDurably(const std::string& path,
   const int fd =
       open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return absl::InternalError(absl::StrCat(
-        "cannot write the checkpoint copy ", tmp, ": ", ErrnoText(errno)));
+    return absl::InternalError(absl::StrCat("cannot write the checkpoint copy ",
+                                            tmp, ": ", ErrnoText(errno)));
   }
   absl::Status s = WriteAll(fd, data);
   if (s.ok() && fsync(fd) != 0) s = absl::InternalError(ErrnoText(errno));
@@ -52,8 +52,8 @@ absl::Status ReplaceFileDurably(const std::string& path,
   }
   if (!s.ok()) {
     unlink(tmp.c_str());
-    return absl::InternalError(absl::StrCat(
-        "cannot write the checkpoint copy ", path, ": ", s.message()));
+    return absl::InternalError(absl::StrCat("cannot write the checkpoint copy ",
+                                            path, ": ", s.message()));
   }
   const size_t slash = path.rfind('/');
   const std::string dir =
@@ -62,9 +62,9 @@ absl::Status ReplaceFileDurably(const std::string& path,
   if (dfd < 0 || fsync(dfd) != 0) {
     const int err = errno;
     if (dfd >= 0) close(dfd);
-    return absl::InternalError(absl::StrCat(
-        "cannot sync the directory of the checkpoint copy ", path, ": ",
-        ErrnoText(err)));
+    return absl::InternalError(
+        absl::StrCat("cannot sync the directory of the checkpoint copy ", path,
+                     ": ", ErrnoText(err)));
   }
   close(dfd);
   return absl::OkStatus();
@@ -76,8 +76,8 @@ absl::StatusOr<std::string> ReadMirror(const std::string& path) {
   if (fd < 0) {
     const int err = errno;
     if (err == ENOENT) return absl::NotFoundError("no checkpoint copy yet");
-    return absl::InternalError(absl::StrCat(
-        "cannot read the checkpoint copy ", path, ": ", ErrnoText(err)));
+    return absl::InternalError(absl::StrCat("cannot read the checkpoint copy ",
+                                            path, ": ", ErrnoText(err)));
   }
   std::string out(kMaxMirrorSize + 1, '\0');
   size_t size = 0;
@@ -159,9 +159,8 @@ absl::Status TransparencyLog::CheckAgainstMirror(Store& store) {
   if (!note.ok()) return note.status();
   const crypto::NoteVerifier verifiers[] = {verifier()};
   absl::StatusOr<crypto::OpenedNote> opened =
-      note->size() > kMaxMirrorSize
-          ? absl::InvalidArgumentError("too large")
-          : crypto::OpenNote(*note, verifiers);
+      note->size() > kMaxMirrorSize ? absl::InvalidArgumentError("too large")
+                                    : crypto::OpenNote(*note, verifiers);
   absl::StatusOr<crypto::Checkpoint> mirrored =
       opened.ok() ? crypto::ParseCheckpoint(opened->text)
                   : absl::StatusOr<crypto::Checkpoint>(opened.status());
@@ -186,8 +185,7 @@ absl::Status TransparencyLog::CheckAgainstMirror(Store& store) {
           "is accepted, tell every member before moving the copy aside"));
       return absl::OkStatus();
     }
-    absl::StatusOr<crypto::Hash> root =
-        LogTreeRoot(txn, mirrored->tree_size);
+    absl::StatusOr<crypto::Hash> root = LogTreeRoot(txn, mirrored->tree_size);
     if (!root.ok()) return root.status();
     if (*root != mirrored->root_hash) {
       verdict = absl::FailedPreconditionError(absl::StrCat(

@@ -36,7 +36,6 @@ using crypto::SecretBytes;
 
 std::string ErrnoText(int err) { return std::strerror(err); }
 
-
 // The data directory while it is being made: everything created through it
 // is removed again unless Commit() is called.
 class DataDirBuilder {
@@ -226,7 +225,8 @@ absl::StatusOr<std::string> RunTvaultdInit(const TvaultdInitArgs& args,
   }
 
   // Everything is checked and made in memory before DIR is touched.
-  absl::StatusOr<crypto::SignPublicKey> org_key = ParseOrgKeyHex(args.org_key_hex);
+  absl::StatusOr<crypto::SignPublicKey> org_key =
+      ParseOrgKeyHex(args.org_key_hex);
   if (!org_key.ok()) return org_key.status();
   absl::StatusOr<SecretBytes> db_key = ReadDbKeyFile(args.db_key_file);
   if (!db_key.ok()) return db_key.status();
@@ -256,9 +256,9 @@ absl::StatusOr<std::string> RunTvaultdInit(const TvaultdInitArgs& args,
         absl::StrCat("cannot make the server bundle: ", s.message(),
                      " (check --address and --origin)"));
   }
-  const std::string bundle_base64 =
-      crypto::Base64Encode(crypto::AsBytes(crypto::SerializeDeterministic(bundle)),
-                           crypto::Base64Padding::kPadded);
+  const std::string bundle_base64 = crypto::Base64Encode(
+      crypto::AsBytes(crypto::SerializeDeterministic(bundle)),
+      crypto::Base64Padding::kPadded);
 
   DataDirBuilder dir;
   if (absl::Status s = dir.Prepare(args.data_dir); !s.ok()) return s;

@@ -74,34 +74,39 @@ int main(int argc, char** argv) {
       "serve",
       "Serve a vault made by tvaultd init over TLS 1.3 until SIGTERM or "
       "SIGINT");
-  serve->add_option("--data-dir", serve_args.data_dir,
-                    "The vault's data directory, as made by tvaultd init")
+  serve
+      ->add_option("--data-dir", serve_args.data_dir,
+                   "The vault's data directory, as made by tvaultd init")
       ->option_text("DIR REQUIRED")
       ->required();
-  serve->add_option("--db-key-file", serve_args.db_key_file,
-                    "File holding the database key (64 hex digits, mode "
-                    "0600), the one given to tvaultd init")
+  serve
+      ->add_option("--db-key-file", serve_args.db_key_file,
+                   "File holding the database key (64 hex digits, mode "
+                   "0600), the one given to tvaultd init")
       ->option_text("FILE REQUIRED")
       ->required();
-  serve->add_option("--listen", serve_args.listen,
-                    "Address to listen on, HOST:PORT; port 0 picks a free "
-                    "port (see --ready-file). Keep it on loopback behind a "
-                    "Tor onion service or a TCP-level front: a "
-                    "TLS-terminating proxy would break the clients' pin")
+  serve
+      ->add_option("--listen", serve_args.listen,
+                   "Address to listen on, HOST:PORT; port 0 picks a free "
+                   "port (see --ready-file). Keep it on loopback behind a "
+                   "Tor onion service or a TCP-level front: a "
+                   "TLS-terminating proxy would break the clients' pin")
       ->option_text("HOST:PORT")
       ->capture_default_str();
-  serve->add_option("--config", serve_args.config_file,
-                    "Configuration file of key = value lines: "
-                    "checkpoint_copy (anti-rollback copy of the latest "
-                    "checkpoint, on other media), challenge_ttl_seconds, "
-                    "session_ttl_seconds, clock_skew_seconds, "
-                    "max_grants_per_request, max_message_bytes, "
-                    "max_record_bytes, max_metadata_bytes, "
-                    "call_deadline_seconds")
+  serve
+      ->add_option("--config", serve_args.config_file,
+                   "Configuration file of key = value lines: "
+                   "checkpoint_copy (anti-rollback copy of the latest "
+                   "checkpoint, on other media), challenge_ttl_seconds, "
+                   "session_ttl_seconds, clock_skew_seconds, "
+                   "max_grants_per_request, max_message_bytes, "
+                   "max_record_bytes, max_metadata_bytes, "
+                   "call_deadline_seconds")
       ->option_text("FILE");
-  serve->add_option("--ready-file", serve_args.ready_file,
-                    "Where to write the address actually listened on once "
-                    "ready (default DIR/tvaultd.ready); removed at exit")
+  serve
+      ->add_option("--ready-file", serve_args.ready_file,
+                   "Where to write the address actually listened on once "
+                   "ready (default DIR/tvaultd.ready); removed at exit")
       ->option_text("FILE");
   bool ran_serve = false;
   serve->callback([&] { ran_serve = true; });

@@ -243,8 +243,7 @@ absl::StatusOr<tvault::v1::AuthChallenge> OpenAuthChallenge(
     const SignedStatement& statement, const TlsKeyPin& pin, int64_t now,
     int64_t skew, const crypto::SignPublicKey* expected_pk) {
   tvault::v1::AuthChallenge body;
-  if (absl::Status s = crypto::ParseStrictly(statement.body(), body);
-      !s.ok()) {
+  if (absl::Status s = crypto::ParseStrictly(statement.body(), body); !s.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("the signed challenge is malformed: ", s.message()));
   }
@@ -311,11 +310,11 @@ absl::StatusOr<tvault::v1::Session> VaultCore::SignIn(
             challenge->caller_sign_pk().end(), pk.begin());
 
   crypto::SecretBytes token = crypto::SecretBytes::Random(32);
-  SessionRow session{.token_hash = SessionTokenHash::Of(token.span()),
-                     .sign_pk = pk,
-                     .kind = SessionKind::kAccount,
-                     .expires_at =
-                         SaturatingAdd(now, config_.session_ttl_seconds)};
+  SessionRow session{
+      .token_hash = SessionTokenHash::Of(token.span()),
+      .sign_pk = pk,
+      .kind = SessionKind::kAccount,
+      .expires_at = SaturatingAdd(now, config_.session_ttl_seconds)};
   // The nonce is spent even when sign-in then fails: the outcome is
   // decided after consumption and reported after the commit.
   absl::Status outcome;
@@ -367,8 +366,8 @@ absl::StatusOr<tvault::v1::RegisterResponse> VaultCore::Register(
         "was altered, forged, or issued by another organisation");
   }
   if (!cert.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the certificate is malformed: ", cert.status().message()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the certificate is malformed: ", cert.status().message()));
   }
   crypto::SignPublicKey pk;
   std::copy(cert->body.sign_pk().begin(), cert->body.sign_pk().end(),
@@ -433,10 +432,10 @@ absl::StatusOr<tvault::v1::RevokeResponse> VaultCore::Revoke(
   const std::string stored = request.revocation().SerializeAsString();
   tvault::v1::RevokeResponse out;
   absl::Status status = Mutate([&](StoreTransaction& txn, Mutation& m) {
-    absl::Status inserted = txn.InsertRevocation(RevocationRow{
-        .cert_fingerprint = fp,
-        .statement = stored,
-        .revoked_at = revocation->revoked_at()});
+    absl::Status inserted = txn.InsertRevocation(
+        RevocationRow{.cert_fingerprint = fp,
+                      .statement = stored,
+                      .revoked_at = revocation->revoked_at()});
     if (absl::IsAlreadyExists(inserted)) {
       absl::StatusOr<RevocationRow> held = txn.FindRevocation(fp);
       if (!held.ok()) return held.status();
@@ -464,8 +463,7 @@ VaultCore::PublishDescriptor(
     const tvault::v1::PublishDescriptorRequest& request) {
   const SignedStatement& statement = request.case_descriptor();
   tvault::v1::CaseDescriptor body;
-  if (absl::Status s = crypto::ParseStrictly(statement.body(), body);
-      !s.ok()) {
+  if (absl::Status s = crypto::ParseStrictly(statement.body(), body); !s.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("the descriptor is malformed: ", s.message()));
   }
@@ -481,8 +479,7 @@ VaultCore::PublishDescriptor(
   out.set_descriptor_hash(Str(hash));
   absl::Status status = Mutate([&](StoreTransaction& txn,
                                    Mutation& m) -> absl::Status {
-    absl::StatusOr<Caller> caller =
-        Authenticate(txn, token, org_pk_, m.now);
+    absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, m.now);
     if (!caller.ok()) return caller.status();
     if (!caller->certificate) {
       return CheckAllowed(*caller, Action::kPublishDescriptor, nullptr, m.now);
@@ -511,8 +508,8 @@ VaultCore::PublishDescriptor(
           if (row.body_hash == hash) return absl::OkStatus();
         }
       }
-      if (absl::Status s = CheckAllowed(*caller, Action::kPublishDescriptor,
-                                        &*chain, m.now);
+      if (absl::Status s =
+              CheckAllowed(*caller, Action::kPublishDescriptor, &*chain, m.now);
           !s.ok()) {
         return s;
       }
@@ -558,8 +555,8 @@ VaultCore::PublishDescriptor(
     }
     const crypto::VerifiedDescriptor* accepted = chain->Find(body.epoch());
     if (new_case) {
-      if (absl::Status s = CheckAllowed(*caller, Action::kPublishDescriptor,
-                                        &*chain, m.now);
+      if (absl::Status s =
+              CheckAllowed(*caller, Action::kPublishDescriptor, &*chain, m.now);
           !s.ok()) {
         return s;
       }
@@ -577,8 +574,8 @@ VaultCore::PublishDescriptor(
           "the descriptor's not_after is already past: choose a later one");
     }
     if (new_case) {
-      if (absl::Status s =
-              txn.InsertCase(CaseRow{.case_id = *case_id, .genesis_hash = hash});
+      if (absl::Status s = txn.InsertCase(
+              CaseRow{.case_id = *case_id, .genesis_hash = hash});
           !s.ok()) {
         return s;
       }
@@ -616,8 +613,7 @@ absl::Status VaultCore::ReadAs(
   return store_.RunInTransaction([&](StoreTransaction& txn) {
     absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, now);
     if (!caller.ok()) return caller.status();
-    if (absl::Status s = CheckAllowed(*caller, action, nullptr, now);
-        !s.ok()) {
+    if (absl::Status s = CheckAllowed(*caller, action, nullptr, now); !s.ok()) {
       return s;
     }
     return fn(txn, *caller);
@@ -659,42 +655,44 @@ absl::StatusOr<tvault::v1::GetCaseResponse> VaultCore::GetCase(
   absl::StatusOr<CaseId> case_id = CaseIdFromBytes(request.case_id());
   if (!case_id.ok()) return case_id.status();
   tvault::v1::GetCaseResponse out;
-  absl::Status status = store_.RunInTransaction([&](StoreTransaction& txn)
-                                                    -> absl::Status {
-    absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, now);
-    if (!caller.ok()) return caller.status();
-    if (!caller->certificate) {
-      return CheckAllowed(*caller, Action::kReadCase, nullptr, now);
-    }
-    RegisteredCertificates certs(txn, org_pk_);
-    absl::StatusOr<crypto::CaseChain> chain = LoadChain(txn, *case_id, certs);
-    if (!chain.ok()) return chain.status();
-    if (absl::Status s = CheckAllowed(*caller, Action::kReadCase, &*chain, now);
-        !s.ok()) {
-      return s;
-    }
-    absl::StatusOr<std::vector<DescriptorRow>> rows =
-        txn.ListDescriptors(*case_id);
-    if (!rows.ok()) return rows.status();
-    for (const DescriptorRow& row : *rows) {
-      if (!out.add_descriptors()->ParseFromString(row.statement)) {
-        return absl::DataLossError("a stored descriptor does not parse");
-      }
-      out.add_descriptor_log_indices(row.log_index);
-    }
-    absl::StatusOr<std::vector<GrantRow>> grants =
-        txn.ListGrants(*case_id, CallerFingerprint(*caller));
-    if (!grants.ok()) return grants.status();
-    for (const GrantRow& g : *grants) {
-      tvault::v1::GrantRecord* record = out.add_grants();
-      if (!record->mutable_grant()->ParseFromString(g.statement)) {
-        return absl::DataLossError("a stored grant does not parse");
-      }
-      record->set_ciphertext(g.ciphertext);
-      record->set_log_index(g.log_index);
-    }
-    return absl::OkStatus();
-  });
+  absl::Status status =
+      store_.RunInTransaction([&](StoreTransaction& txn) -> absl::Status {
+        absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, now);
+        if (!caller.ok()) return caller.status();
+        if (!caller->certificate) {
+          return CheckAllowed(*caller, Action::kReadCase, nullptr, now);
+        }
+        RegisteredCertificates certs(txn, org_pk_);
+        absl::StatusOr<crypto::CaseChain> chain =
+            LoadChain(txn, *case_id, certs);
+        if (!chain.ok()) return chain.status();
+        if (absl::Status s =
+                CheckAllowed(*caller, Action::kReadCase, &*chain, now);
+            !s.ok()) {
+          return s;
+        }
+        absl::StatusOr<std::vector<DescriptorRow>> rows =
+            txn.ListDescriptors(*case_id);
+        if (!rows.ok()) return rows.status();
+        for (const DescriptorRow& row : *rows) {
+          if (!out.add_descriptors()->ParseFromString(row.statement)) {
+            return absl::DataLossError("a stored descriptor does not parse");
+          }
+          out.add_descriptor_log_indices(row.log_index);
+        }
+        absl::StatusOr<std::vector<GrantRow>> grants =
+            txn.ListGrants(*case_id, CallerFingerprint(*caller));
+        if (!grants.ok()) return grants.status();
+        for (const GrantRow& g : *grants) {
+          tvault::v1::GrantRecord* record = out.add_grants();
+          if (!record->mutable_grant()->ParseFromString(g.statement)) {
+            return absl::DataLossError("a stored grant does not parse");
+          }
+          record->set_ciphertext(g.ciphertext);
+          record->set_log_index(g.log_index);
+        }
+        return absl::OkStatus();
+      });
   if (!status.ok()) return status;
   return out;
 }
@@ -754,8 +752,8 @@ absl::StatusOr<tvault::v1::PublishGrantsResponse> VaultCore::PublishGrants(
         absl::StatusOr<crypto::CaseChain> chain =
             LoadChain(txn, *case_id, certs);
         if (!chain.ok()) return chain.status();
-        if (absl::Status s = CheckAllowed(*caller, Action::kPublishGrants,
-                                          &*chain, m.now);
+        if (absl::Status s =
+                CheckAllowed(*caller, Action::kPublishGrants, &*chain, m.now);
             !s.ok()) {
           return s;
         }
@@ -769,18 +767,18 @@ absl::StatusOr<tvault::v1::PublishGrantsResponse> VaultCore::PublishGrants(
             absl::StrCat("grant ", i + 1, ": ", verified.status().message()));
       }
       if (verified->granter != CallerFingerprint(*caller)) {
-        return absl::PermissionDeniedError(absl::StrCat(
-            "grant ", i + 1, " is signed by another owner; publish only "
-            "grants you signed"));
+        return absl::PermissionDeniedError(
+            absl::StrCat("grant ", i + 1,
+                         " is signed by another owner; publish only "
+                         "grants you signed"));
       }
       const std::string stored = g.grant().SerializeAsString();
       absl::StatusOr<std::vector<GrantRow>> held =
           txn.ListGrants(*case_id, verified->member);
       if (!held.ok()) return held.status();
-      const auto same_epoch =
-          std::find_if(held->begin(), held->end(), [&](const GrantRow& row) {
-            return row.epoch == body.epoch();
-          });
+      const auto same_epoch = std::find_if(
+          held->begin(), held->end(),
+          [&](const GrantRow& row) { return row.epoch == body.epoch(); });
       if (same_epoch != held->end()) {
         if (same_epoch->statement == stored &&
             same_epoch->ciphertext == g.ciphertext()) {
@@ -800,13 +798,13 @@ absl::StatusOr<tvault::v1::PublishGrantsResponse> VaultCore::PublishGrants(
           Str(crypto::ComputeSha256(AsBytes(g.grant().body()))));
       absl::StatusOr<uint64_t> index = m.Append(txn, std::move(entry), receipt);
       if (!index.ok()) return index.status();
-      if (absl::Status s = txn.InsertGrant(
-              GrantRow{.case_id = *case_id,
-                       .epoch = body.epoch(),
-                       .member_fingerprint = verified->member,
-                       .statement = stored,
-                       .ciphertext = g.ciphertext(),
-                       .log_index = *index});
+      if (absl::Status s =
+              txn.InsertGrant(GrantRow{.case_id = *case_id,
+                                       .epoch = body.epoch(),
+                                       .member_fingerprint = verified->member,
+                                       .statement = stored,
+                                       .ciphertext = g.ciphertext(),
+                                       .log_index = *index});
           !s.ok()) {
         return s;
       }
@@ -820,8 +818,8 @@ absl::StatusOr<tvault::v1::PublishGrantsResponse> VaultCore::PublishGrants(
 absl::StatusOr<tvault::v1::SignedCheckpoint> VaultCore::GetCheckpoint(
     const SessionTokenHash* token) {
   tvault::v1::SignedCheckpoint out;
-  absl::Status status =
-      ReadAs(token, Action::kReadLog, [&](StoreTransaction& txn, const Caller&) {
+  absl::Status status = ReadAs(
+      token, Action::kReadLog, [&](StoreTransaction& txn, const Caller&) {
         absl::StatusOr<CheckpointRow> row = txn.ReadLatestCheckpoint();
         if (!row.ok()) return row.status();
         out.set_checkpoint(row->note);
@@ -842,8 +840,8 @@ absl::StatusOr<tvault::v1::GetLogEntriesResponse> VaultCore::GetLogEntries(
         "at most ", kMaxLogEntriesPerCall, " entries can be read at once"));
   }
   tvault::v1::GetLogEntriesResponse out;
-  absl::Status status =
-      ReadAs(token, Action::kReadLog, [&](StoreTransaction& txn, const Caller&) {
+  absl::Status status = ReadAs(
+      token, Action::kReadLog, [&](StoreTransaction& txn, const Caller&) {
         absl::StatusOr<std::vector<LogEntryRow>> rows =
             txn.ReadLogEntries(request.begin(), request.end());
         if (!rows.ok()) return rows.status();
@@ -872,12 +870,12 @@ absl::StatusOr<tvault::v1::Proof> VaultCore::GetConsistencyProof(
 
 absl::StatusOr<tvault::v1::Proof> VaultCore::ReadProof(
     const SessionTokenHash* token,
-    absl::FunctionRef<absl::StatusOr<std::vector<crypto::Hash>>(
-        StoreTransaction&)>
+    absl::FunctionRef<
+        absl::StatusOr<std::vector<crypto::Hash>>(StoreTransaction&)>
         make) {
   tvault::v1::Proof out;
-  absl::Status status =
-      ReadAs(token, Action::kReadLog, [&](StoreTransaction& txn, const Caller&) {
+  absl::Status status = ReadAs(
+      token, Action::kReadLog, [&](StoreTransaction& txn, const Caller&) {
         absl::StatusOr<std::vector<crypto::Hash>> proof = make(txn);
         if (!proof.ok()) return proof.status();
         for (const crypto::Hash& h : *proof) out.add_hashes(Str(h));

@@ -27,7 +27,6 @@
 #include <vector>
 
 #include "absl/functional/function_ref.h"
-
 #include "absl/status/statusor.h"
 #include "crypto/merkle.h"
 #include "crypto/statement.h"

@@ -36,9 +36,9 @@ using crypto::trust_testing::Account;
 using crypto::trust_testing::CertBody;
 using crypto::trust_testing::MakeAccount;
 using crypto::trust_testing::Str;
+using ::testing::HasSubstr;
 using testing::ReadTestFile;
 using testing::VaultProcess;
-using ::testing::HasSubstr;
 using tvault::v1::Vault;
 
 constexpr int64_t kDay = 86400;
@@ -87,8 +87,7 @@ class ServeTest : public ::testing::Test {
     grpc::ClientContext context;
     EXPECT_TRUE(stub_->GetChallenge(&context, {}, &challenge).ok());
     absl::StatusOr<tvault::v1::SignedStatement> signed_challenge =
-        client::SignAuthChallenge(challenge.nonce(), key, vault_->pin(),
-                                  Now());
+        client::SignAuthChallenge(challenge.nonce(), key, vault_->pin(), Now());
     EXPECT_TRUE(signed_challenge.ok());
     return *signed_challenge;
   }
@@ -124,8 +123,8 @@ TEST_F(ServeTest, ServesItsPinnedIdentityOverTls) {
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(info.tls_key_sha256(), Str(vault_->pin()));
   EXPECT_EQ(info.log_origin(), "vault.example.org/log");
-  EXPECT_TRUE(absl::StartsWith(info.log_verifier_key(),
-                               "vault.example.org/log+"));
+  EXPECT_TRUE(
+      absl::StartsWith(info.log_verifier_key(), "vault.example.org/log+"));
   EXPECT_EQ(info.limits().max_record_bytes(), uint64_t{4} << 30);
 }
 
@@ -151,8 +150,7 @@ TEST_F(ServeTest, RefusesAServerWithAnotherKeyThanThePin) {
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(10));
   grpc::Status s = stub->GetServerInfo(&context, {}, &info);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE)
-      << s.error_message();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
 }
 
 // The handshake itself, with OpenSSL's client: TLS 1.3 completes, TLS 1.2
@@ -252,9 +250,9 @@ TEST_F(ServeTest, RegistersOnlyCurrentCertificatesOfItsOrganisation) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(s.error_message(), HasSubstr("another organisation"));
 
-  std::unique_ptr<Account> expired = LiveAccount(
-      root_, "expired", {tvault::v1::REVIEWER}, Now() - 30 * kDay,
-      Now() - kDay);
+  std::unique_ptr<Account> expired =
+      LiveAccount(root_, "expired", {tvault::v1::REVIEWER}, Now() - 30 * kDay,
+                  Now() - kDay);
   s = Register(*expired);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(s.error_message(), HasSubstr("expired"));
@@ -408,7 +406,8 @@ TEST_F(ServeTest, CarriesACaseThroughThreeEpochsAcrossRestarts) {
   const crypto::CertificateLookup lookup = directory.Lookup();
   const crypto::CaseId id = crypto::NewCaseId();
   std::vector<crypto::X25519Identity> keys;
-  for (int i = 0; i < 3; ++i) keys.push_back(crypto::X25519Identity::Generate());
+  for (int i = 0; i < 3; ++i)
+    keys.push_back(crypto::X25519Identity::Generate());
   std::vector<crypto::X25519Identity*> key_ptrs;
   for (auto& k : keys) key_ptrs.push_back(&k);
 
@@ -427,21 +426,20 @@ TEST_F(ServeTest, CarriesACaseThroughThreeEpochsAcrossRestarts) {
   ASSERT_TRUE(chain->Accept(e0->statement, lookup).ok());
 
   ASSERT_NO_FATAL_FAILURE(Restart());
-  Member a1(*stub_, *alice, client::SignInToVault(*stub_, alice->sign,
-                                                  vault_->pin())->token());
+  Member a1(*stub_, *alice,
+            client::SignInToVault(*stub_, alice->sign, vault_->pin())->token());
   // Bob registers after the restart; he is not in the case yet.
   Member b(*stub_, *bob, Join(*bob));
-  EXPECT_EQ(b.GetCase(id).status().code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(b.GetCase(id).status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_TRUE(b.CaseIds().empty());
 
   // Epoch 1 adds bob; alice grants him epochs 0 and 1.
   crypto::EpochMembership m1{{alice->cert.fingerprint},
                              {alice->cert.fingerprint, bob->cert.fingerprint},
                              {dave->cert.fingerprint}};
-  absl::StatusOr<crypto::VerifiedDescriptor> e1 = crypto::CreateNextEpoch(
-      *e0, keys[1].recipient(), m1, Now() + 30 * kDay, alice->cert,
-      alice->sign);
+  absl::StatusOr<crypto::VerifiedDescriptor> e1 =
+      crypto::CreateNextEpoch(*e0, keys[1].recipient(), m1, Now() + 30 * kDay,
+                              alice->cert, alice->sign);
   ASSERT_TRUE(e1.ok());
   // Signed by alice but sent by bob, who owns nothing: refused.
   grpc::Status relayed = b.Publish(e1->statement);
@@ -465,10 +463,10 @@ TEST_F(ServeTest, CarriesACaseThroughThreeEpochsAcrossRestarts) {
   }
 
   ASSERT_NO_FATAL_FAILURE(Restart());
-  Member a2(*stub_, *alice, client::SignInToVault(*stub_, alice->sign,
-                                                  vault_->pin())->token());
-  Member b2(*stub_, *bob, client::SignInToVault(*stub_, bob->sign,
-                                                vault_->pin())->token());
+  Member a2(*stub_, *alice,
+            client::SignInToVault(*stub_, alice->sign, vault_->pin())->token());
+  Member b2(*stub_, *bob,
+            client::SignInToVault(*stub_, bob->sign, vault_->pin())->token());
   Member c(*stub_, *carol, Join(*carol));
   Member d(*stub_, *dave, Join(*dave));
   ASSERT_NO_FATAL_FAILURE(
@@ -476,8 +474,7 @@ TEST_F(ServeTest, CarriesACaseThroughThreeEpochsAcrossRestarts) {
   EXPECT_EQ(b2.CaseIds(), std::vector<std::string>{Str(id)});
   EXPECT_EQ(d.CaseIds(), std::vector<std::string>{Str(id)});
   // Carol, listed nowhere, sees nothing.
-  EXPECT_EQ(c.GetCase(id).status().code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(c.GetCase(id).status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_TRUE(c.CaseIds().empty());
 
   // Epoch 2 makes carol a member and bob an owner; bob signs its
@@ -486,9 +483,9 @@ TEST_F(ServeTest, CarriesACaseThroughThreeEpochsAcrossRestarts) {
       {alice->cert.fingerprint, bob->cert.fingerprint},
       {alice->cert.fingerprint, bob->cert.fingerprint, carol->cert.fingerprint},
       {dave->cert.fingerprint}};
-  absl::StatusOr<crypto::VerifiedDescriptor> e2 = crypto::CreateNextEpoch(
-      *e1, keys[2].recipient(), m2, Now() + 30 * kDay, alice->cert,
-      alice->sign);
+  absl::StatusOr<crypto::VerifiedDescriptor> e2 =
+      crypto::CreateNextEpoch(*e1, keys[2].recipient(), m2, Now() + 30 * kDay,
+                              alice->cert, alice->sign);
   ASSERT_TRUE(e2.ok());
   // Bob signing epoch 2 himself: not an owner of epoch 1.
   absl::StatusOr<crypto::VerifiedDescriptor> e2_by_bob =
@@ -522,10 +519,10 @@ TEST_F(ServeTest, CarriesACaseThroughThreeEpochsAcrossRestarts) {
   }
 
   ASSERT_NO_FATAL_FAILURE(Restart());
-  Member c3(*stub_, *carol, client::SignInToVault(*stub_, carol->sign,
-                                                  vault_->pin())->token());
-  Member b3(*stub_, *bob, client::SignInToVault(*stub_, bob->sign,
-                                                vault_->pin())->token());
+  Member c3(*stub_, *carol,
+            client::SignInToVault(*stub_, carol->sign, vault_->pin())->token());
+  Member b3(*stub_, *bob,
+            client::SignInToVault(*stub_, bob->sign, vault_->pin())->token());
   // Nothing lost: carol reads all three epochs' keys, bob his two.
   ASSERT_NO_FATAL_FAILURE(
       ExpectReviewerHolds(c3, id, e0->hash, lookup, {0, 1, 2}, key_ptrs));

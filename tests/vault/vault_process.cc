@@ -35,11 +35,12 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& out_path,
                                    flags, 0600);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(),
-                             environ);
+  const int rc =
+      posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   return rc == 0 ? pid : -1;
 }
@@ -90,8 +91,8 @@ std::unique_ptr<VaultProcess> VaultProcess::Init(
   const int status = RunProgram(
       {TVAULTD_BIN, "init", "--data-dir", vault->data_dir(), "--org-key",
        absl::BytesToHexString(crypto::AsString(org_pk)), "--db-key-file",
-       vault->db_key_file(), "--origin", "vault.example.org/log",
-       "--address", "vault.example.org:8443"},
+       vault->db_key_file(), "--origin", "vault.example.org/log", "--address",
+       "vault.example.org:8443"},
       &output);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << output;
   absl::StatusOr<crypto::TlsKeyPin> pin = crypto::TlsKeyPinFromCertificatePem(
@@ -112,9 +113,9 @@ VaultProcess::~VaultProcess() {
 absl::Status VaultProcess::Start() {
   const std::string ready = root_ + "/ready";
   unlink(ready.c_str());
-  pid_ = Spawn({TVAULTD_BIN, "serve", "--data-dir", data_dir(),
-                "--db-key-file", db_key_file(), "--listen", "127.0.0.1:0",
-                "--config", config_file(), "--ready-file", ready},
+  pid_ = Spawn({TVAULTD_BIN, "serve", "--data-dir", data_dir(), "--db-key-file",
+                db_key_file(), "--listen", "127.0.0.1:0", "--config",
+                config_file(), "--ready-file", ready},
                root_ + "/tvaultd.log", true);
   if (pid_ <= 0) return absl::InternalError("cannot spawn tvaultd");
   const auto deadline =
