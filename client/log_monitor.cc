@@ -29,6 +29,11 @@ std::string HexOf(const crypto::Hash& h) {
 absl::StatusOr<LogMonitor> LogMonitor::Open(crypto::NoteVerifier verifier,
                                             std::string state_dir) {
   LogMonitor monitor(std::move(verifier), std::move(state_dir));
+  if (access(monitor.state_dir_.c_str(), W_OK | X_OK) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the log state directory ", monitor.state_dir_,
+                     " does not exist or is not writable"));
+  }
   const std::string path =
       absl::StrCat(monitor.state_dir_, "/", kCheckpointFileName);
   if (access(path.c_str(), F_OK) != 0 && errno == ENOENT) return monitor;
@@ -54,6 +59,11 @@ absl::StatusOr<LogMonitor> LogMonitor::Open(crypto::NoteVerifier verifier,
 
 absl::StatusOr<VerifiedCheckpoint> LogMonitor::Open(
     absl::string_view note) const {
+  if (note.size() > kMaxStoredNoteSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the vault's checkpoint is larger than ", kMaxStoredNoteSize,
+        " bytes; a checkpoint is a few hundred"));
+  }
   const crypto::NoteVerifier verifiers[] = {verifier_};
   absl::StatusOr<crypto::OpenedNote> opened = crypto::OpenNote(note, verifiers);
   if (!opened.ok()) {
@@ -77,22 +87,29 @@ absl::StatusOr<VerifiedCheckpoint> LogMonitor::Open(
     return absl::PermissionDeniedError(
         "the vault's checkpoint names another log than its key");
   }
+  if (checkpoint->tree_size == 0 &&
+      checkpoint->root_hash != crypto::EmptyTreeRootHash()) {
+    return absl::InvalidArgumentError(
+        "the vault's checkpoint of the empty log has a root that is not the "
+        "empty tree's");
+  }
   return VerifiedCheckpoint{std::move(*checkpoint), std::string(note)};
 }
 
 absl::Status LogMonitor::CheckExtends(const VerifiedCheckpoint& older,
                                       const VerifiedCheckpoint& newer,
-                                      const ConsistencyFetcher& fetch) {
+                                      const ConsistencyFetcher& fetch,
+                                      bool seen_older_first) {
   const uint64_t old_size = older.checkpoint.tree_size;
   const uint64_t new_size = newer.checkpoint.tree_size;
   std::vector<crypto::Hash> proof;
   absl::Status verified;
-  if (old_size == 0) {
-    verified = absl::OkStatus();  // every tree extends the empty one
-  } else if (old_size == new_size) {
+  if (old_size == new_size) {
     verified = older.checkpoint.root_hash == newer.checkpoint.root_hash
                    ? absl::OkStatus()
                    : absl::DataLossError("equal sizes, different roots");
+  } else if (old_size == 0) {
+    verified = absl::OkStatus();  // every tree extends the empty one
   } else {
     absl::StatusOr<std::vector<crypto::Hash>> fetched =
         fetch(old_size, new_size);
@@ -103,7 +120,8 @@ absl::Status LogMonitor::CheckExtends(const VerifiedCheckpoint& older,
         newer.checkpoint.root_hash, proof);
   }
   if (verified.ok()) return absl::OkStatus();
-  return Evidence("FORK", older, newer, proof);
+  return seen_older_first ? Evidence("FORK", older, newer, proof)
+                          : Evidence("FORK", newer, older, proof);
 }
 
 absl::StatusOr<VerifiedCheckpoint> LogMonitor::Advance(
@@ -114,7 +132,9 @@ absl::StatusOr<VerifiedCheckpoint> LogMonitor::Advance(
     if (next->checkpoint.tree_size < latest_->checkpoint.tree_size) {
       return Evidence("ROLLBACK", *latest_, *next, {});
     }
-    if (absl::Status s = CheckExtends(*latest_, *next, fetch); !s.ok()) {
+    if (absl::Status s = CheckExtends(*latest_, *next, fetch,
+                                      /*seen_older_first=*/true);
+        !s.ok()) {
       return s;
     }
     if (next->checkpoint.tree_size == latest_->checkpoint.tree_size) {
@@ -145,20 +165,27 @@ absl::StatusOr<tvault::v1::LogEntry> LogMonitor::CheckReceipt(
       !s.ok()) {
     return s;
   }
-  tvault::v1::LogEntry entry;
-  if (absl::Status s = crypto::ParseStrictly(receipt.entry(), entry); !s.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the receipt's log entry is malformed: ", s.message()));
-  }
   if (latest_ &&
       signed_tree->checkpoint.tree_size < latest_->checkpoint.tree_size) {
-    if (absl::Status s = CheckExtends(*signed_tree, *latest_, fetch); !s.ok()) {
+    if (absl::Status s = CheckExtends(*signed_tree, *latest_, fetch,
+                                      /*seen_older_first=*/false);
+        !s.ok()) {
       return s;
     }
   } else if (absl::StatusOr<VerifiedCheckpoint> advanced =
                  Advance(receipt.checkpoint(), fetch);
              !advanced.ok()) {
     return advanced.status();
+  }
+  tvault::v1::LogEntry entry;
+  if (absl::Status s = crypto::ParseStrictly(receipt.entry(), entry); !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the receipt's log entry is malformed: ", s.message()));
+  }
+  if (entry.version() != 1 ||
+      entry.event_case() == tvault::v1::LogEntry::EVENT_NOT_SET) {
+    return absl::InvalidArgumentError(
+        "the receipt's log entry has an unknown version or no event");
   }
   return entry;
 }

@@ -14,7 +14,11 @@
 //     new.size >  old.size  the vault's consistency proof must verify;
 //     new.size == old.size  the roots must be equal;
 //     new.size <  old.size  ROLLBACK, always an error for Advance.
-//   A proof that does not verify, or unequal roots, is a FORK.
+//   A proof that does not verify (including one of the wrong length), or
+//   unequal roots, is a FORK. A note whose signature by the log key fails
+//   is reported as not signed by it (PermissionDenied), like a note by
+//   another key. When sizes and roots are equal the stored note is kept
+//   (cosignatures on the newer copy are not merged).
 // - Receipts (CheckReceipt): the entry's inclusion proof under the
 //   receipt's checkpoint, and that checkpoint's consistency with the last
 //   verified one (in whichever order they were made).
@@ -62,9 +66,11 @@ using ConsistencyFetcher =
 
 class LogMonitor {
  public:
-  // Loads the last verified checkpoint from `state_dir` (which must exist),
-  // if there is one. DataLoss if the stored one no longer verifies under
-  // `verifier` (a state directory of another vault, or tampered with).
+  // Loads the last verified checkpoint from `state_dir`, if there is one.
+  // FailedPrecondition if the directory does not exist or is not writable
+  // (a wrong path must not silently start a new history); DataLoss if the
+  // stored checkpoint no longer verifies under `verifier` (a state
+  // directory of another vault, or tampered with).
   static absl::StatusOr<LogMonitor> Open(crypto::NoteVerifier verifier,
                                          std::string state_dir);
 
@@ -78,10 +84,13 @@ class LogMonitor {
   absl::StatusOr<VerifiedCheckpoint> Advance(absl::string_view note,
                                              const ConsistencyFetcher& fetch);
 
-  // Verifies a receipt and returns its entry, parsed strictly. Advances to
-  // the receipt's checkpoint if it is newer than latest(); if older,
-  // checks that latest() extends it. DataLoss if the entry is not in the
-  // tree the checkpoint commits to.
+  // Verifies a receipt and returns its entry, parsed strictly (version 1,
+  // an event set). Advances to the receipt's checkpoint if it is newer than
+  // latest(); if older, checks that latest() extends it (a fork found so
+  // is kept as evidence before the entry is even parsed). DataLoss if the
+  // entry is not in the tree the checkpoint commits to. Checkpoints larger
+  // than 16 KiB are refused (InvalidArgument) so that what is stored can
+  // always be read back.
   absl::StatusOr<tvault::v1::LogEntry> CheckReceipt(
       const tvault::v1::Receipt& receipt, const ConsistencyFetcher& fetch);
 
@@ -96,10 +105,12 @@ class LogMonitor {
       : verifier_(std::move(verifier)), state_dir_(std::move(state_dir)) {}
 
   absl::StatusOr<VerifiedCheckpoint> Open(absl::string_view note) const;
-  // Checks that `newer` extends `older` (sizes in that order).
+  // Checks that `newer` extends `older` (sizes in that order); evidence
+  // of a fork names them in the order this device saw them.
   absl::Status CheckExtends(const VerifiedCheckpoint& older,
                             const VerifiedCheckpoint& newer,
-                            const ConsistencyFetcher& fetch);
+                            const ConsistencyFetcher& fetch,
+                            bool seen_older_first);
   absl::Status Evidence(absl::string_view what, const VerifiedCheckpoint& first,
                         const VerifiedCheckpoint& second,
                         const std::vector<crypto::Hash>& proof);
