@@ -30,6 +30,11 @@ constexpr IntKey kIntKeys[] = {
      int64_t{1} << 40},
     {"max_metadata_bytes", &VaultConfig::max_metadata_bytes, 1024, 65536},
     {"call_deadline_seconds", &VaultConfig::call_deadline_seconds, 1, 600},
+    {"upload_expiry_seconds", &VaultConfig::upload_expiry_seconds, 3600,
+     2592000},
+    {"max_pending_uploads", &VaultConfig::max_pending_uploads, 1, 64},
+    {"max_pending_bytes", &VaultConfig::max_pending_bytes, 65536,
+     int64_t{1} << 42},
 };
 
 constexpr size_t kMaxConfigSize = 64 * 1024;

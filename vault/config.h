@@ -22,6 +22,12 @@
 //   max_record_bytes       largest record [4294967296; 65536 .. 2^40]
 //   max_metadata_bytes     largest request metadata [16384; 1024 .. 65536]
 //   call_deadline_seconds  longest a unary call may run [30; 1 .. 600]
+//   upload_expiry_seconds  how long an unfinished upload is kept for a
+//                          resume [604800 (7 days); 3600 .. 2592000]
+//   max_pending_uploads    unfinished uploads per caller [4; 1 .. 64]
+//   max_pending_bytes      bytes of unfinished uploads per caller, counting
+//                          each upload's announced size [8589934592 (8 GiB);
+//                          65536 .. 2^42]
 #ifndef TVAULT_VAULT_CONFIG_H_
 #define TVAULT_VAULT_CONFIG_H_
 
@@ -43,6 +49,9 @@ struct VaultConfig {
   int64_t max_record_bytes = int64_t{4} << 30;
   int64_t max_metadata_bytes = 16384;
   int64_t call_deadline_seconds = 30;
+  int64_t upload_expiry_seconds = 7 * 86400;
+  int64_t max_pending_uploads = 4;
+  int64_t max_pending_bytes = int64_t{8} << 30;
 };
 
 // Parses the text of a configuration file (format above).

@@ -187,4 +187,71 @@ grpc::Status VaultGrpcService::GetConsistencyProof(
   });
 }
 
+grpc::Status VaultGrpcService::GetUploadState(
+    grpc::ServerContext* context,
+    const tvault::v1::GetUploadStateRequest* request,
+    tvault::v1::UploadState* response) {
+  return WithToken(context, response, [&](const SessionTokenHash* token) {
+    return core_.GetUploadState(token, *request);
+  });
+}
+
+namespace {
+
+class GrpcUploadStream final : public UploadStream {
+ public:
+  explicit GrpcUploadStream(
+      grpc::ServerReader<tvault::v1::UploadRequest>* reader)
+      : reader_(reader) {}
+  bool Read(tvault::v1::UploadRequest& message) override {
+    return reader_->Read(&message);
+  }
+
+ private:
+  grpc::ServerReader<tvault::v1::UploadRequest>* reader_;
+};
+
+class GrpcDownloadSink final : public DownloadSink {
+ public:
+  explicit GrpcDownloadSink(
+      grpc::ServerWriter<tvault::v1::DownloadChunk>* writer)
+      : writer_(writer) {}
+  bool Write(const tvault::v1::DownloadChunk& chunk) override {
+    return writer_->Write(chunk);
+  }
+
+ private:
+  grpc::ServerWriter<tvault::v1::DownloadChunk>* writer_;
+};
+
+}  // namespace
+
+grpc::Status VaultGrpcService::Upload(
+    grpc::ServerContext* context,
+    grpc::ServerReader<tvault::v1::UploadRequest>* reader,
+    tvault::v1::UploadResponse* response) {
+  GrpcUploadStream stream(reader);
+  return WithToken(context, response, [&](const SessionTokenHash* token) {
+    return core_.Upload(token, stream);
+  });
+}
+
+grpc::Status VaultGrpcService::ListRecords(
+    grpc::ServerContext* context, const tvault::v1::ListRecordsRequest* request,
+    tvault::v1::ListRecordsResponse* response) {
+  return WithToken(context, response, [&](const SessionTokenHash* token) {
+    return core_.ListRecords(token, *request);
+  });
+}
+
+grpc::Status VaultGrpcService::Download(
+    grpc::ServerContext* context, const tvault::v1::DownloadRequest* request,
+    grpc::ServerWriter<tvault::v1::DownloadChunk>* writer) {
+  absl::StatusOr<std::optional<SessionTokenHash>> token = TokenHashOf(*context);
+  if (!token.ok()) return ToGrpcStatus(token.status());
+  GrpcDownloadSink sink(writer);
+  return ToGrpcStatus(
+      core_.Download(token->has_value() ? &**token : nullptr, *request, sink));
+}
+
 }  // namespace tvault::vault

@@ -71,6 +71,18 @@ class VaultGrpcService final : public tvault::v1::Vault::Service {
       grpc::ServerContext* context,
       const tvault::v1::GetInclusionProofRequest* request,
       tvault::v1::Proof* response) override;
+  grpc::Status GetUploadState(grpc::ServerContext* context,
+                              const tvault::v1::GetUploadStateRequest* request,
+                              tvault::v1::UploadState* response) override;
+  grpc::Status Upload(grpc::ServerContext* context,
+                      grpc::ServerReader<tvault::v1::UploadRequest>* reader,
+                      tvault::v1::UploadResponse* response) override;
+  grpc::Status ListRecords(grpc::ServerContext* context,
+                           const tvault::v1::ListRecordsRequest* request,
+                           tvault::v1::ListRecordsResponse* response) override;
+  grpc::Status Download(
+      grpc::ServerContext* context, const tvault::v1::DownloadRequest* request,
+      grpc::ServerWriter<tvault::v1::DownloadChunk>* writer) override;
   grpc::Status GetConsistencyProof(
       grpc::ServerContext* context,
       const tvault::v1::GetConsistencyProofRequest* request,

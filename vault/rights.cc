@@ -93,7 +93,8 @@ absl::StatusOr<Caller> Authenticate(StoreTransaction& txn,
 }
 
 absl::Status CheckAllowed(const Caller& caller, Action action,
-                          const crypto::CaseChain* chain, int64_t now) {
+                          const crypto::CaseChain* chain, int64_t now,
+                          uint32_t epoch) {
   if (caller.kind != SessionKind::kAccount || !caller.certificate) {
     return absl::PermissionDeniedError(
         "an invite can only be used to submit records; this call needs an "
@@ -123,6 +124,34 @@ absl::Status CheckAllowed(const Caller& caller, Action action,
       return absl::PermissionDeniedError(
           absl::StrCat("you are not listed in the current epoch (", d.epoch(),
                        ") of this case; ask one of its owners to add you"));
+    case Action::kUpload: {
+      const bool reviewer =
+          (Lists(d.owners(), cert.fingerprint) ||
+           Lists(d.members(), cert.fingerprint)) &&
+          crypto::CheckCertificateValidFor(cert, tvault::v1::REVIEWER, now, {})
+              .ok();
+      const bool contributor =
+          Lists(d.contributors(), cert.fingerprint) &&
+          (crypto::CheckCertificateValidFor(cert, tvault::v1::CONTRIBUTOR, now,
+                                            {})
+               .ok() ||
+           crypto::CheckCertificateValidFor(cert, tvault::v1::REVIEWER, now, {})
+               .ok());
+      if (reviewer || contributor) return absl::OkStatus();
+      return absl::PermissionDeniedError(absl::StrCat(
+          "you may not submit records to this case: you are not listed in "
+          "its current epoch (",
+          d.epoch(), ") with a role that allows it"));
+    }
+    case Action::kReadRecords:
+      if (chain->IsMemberFrom(epoch, cert.fingerprint) &&
+          crypto::CheckCertificateValidFor(cert, tvault::v1::REVIEWER, now, {})
+              .ok()) {
+        return absl::OkStatus();
+      }
+      return absl::PermissionDeniedError(absl::StrCat(
+          "only reviewers who are members of epoch ", epoch,
+          " (or of a later epoch) may read its records, and you are not one"));
     case Action::kPublishDescriptor:
     case Action::kPublishGrants: {
       if (!Lists(d.owners(), cert.fingerprint)) {

@@ -17,6 +17,11 @@
 //   the vault's activity, which is not for invite holders).
 // - kReadCase: an account listed (owner, member or contributor) in the
 //   case's current descriptor.
+// - kUpload: an account listed in the current epoch as owner or member
+//   (with the REVIEWER role) or as contributor (CONTRIBUTOR or REVIEWER).
+//   Invites come with a later part.
+// - kReadRecords: a REVIEWER listed as member of the records' epoch or of
+//   a later epoch (they hold, or may be given, that epoch's key).
 // - kPublishDescriptor, kPublishGrants: an account with the REVIEWER role
 //   listed among the owners of the case's current epoch. (For a new case,
 //   the epoch-0 descriptor being published is that epoch.) Which members a
@@ -55,6 +60,8 @@ enum class Action {
   kReadCase,
   kPublishDescriptor,
   kPublishGrants,
+  kUpload,
+  kReadRecords,  // with the records' epoch
 };
 
 // The session behind `token_hash` (nullptr: the call carried none), its
@@ -75,7 +82,8 @@ absl::Status CheckCertificateCurrent(StoreTransaction& txn,
 // The decision. `chain` is the case's verified chain (for the case
 // actions; nullptr for kListCases).
 absl::Status CheckAllowed(const Caller& caller, Action action,
-                          const crypto::CaseChain* chain, int64_t now);
+                          const crypto::CaseChain* chain, int64_t now,
+                          uint32_t epoch = 0);
 
 }  // namespace tvault::vault
 

@@ -95,6 +95,41 @@ CREATE TABLE latest_checkpoint (
 );
 )sql";
 
+// Schema version 3 (issue 6): uploads, their chunk rows, records.
+constexpr char kSchemaV3[] = R"sql(
+CREATE TABLE uploads (
+  record_id BLOB NOT NULL PRIMARY KEY CHECK (length(record_id) = 16),
+  case_id BLOB NOT NULL REFERENCES cases (case_id),
+  epoch INTEGER NOT NULL CHECK (epoch BETWEEN 0 AND 4294967295),
+  total_size INTEGER NOT NULL CHECK (total_size > 0),
+  sha256 BLOB NOT NULL CHECK (length(sha256) = 32),
+  held_bytes INTEGER NOT NULL CHECK (held_bytes BETWEEN 0 AND total_size),
+  uploader BLOB NOT NULL CHECK (length(uploader) = 32),
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX uploads_by_uploader ON uploads (uploader);
+CREATE INDEX uploads_by_expiry ON uploads (expires_at);
+CREATE TABLE chunks (
+  id INTEGER PRIMARY KEY,
+  record_id BLOB NOT NULL CHECK (length(record_id) = 16),
+  byte_offset INTEGER NOT NULL CHECK (byte_offset >= 0),
+  data BLOB NOT NULL CHECK (length(data) BETWEEN 1 AND 1048576),
+  UNIQUE (record_id, byte_offset)
+);
+CREATE TABLE records (
+  record_id BLOB NOT NULL PRIMARY KEY CHECK (length(record_id) = 16),
+  case_id BLOB NOT NULL REFERENCES cases (case_id),
+  epoch INTEGER NOT NULL CHECK (epoch BETWEEN 0 AND 4294967295),
+  size INTEGER NOT NULL CHECK (size > 0),
+  sha256 BLOB NOT NULL CHECK (length(sha256) = 32),
+  added_at INTEGER NOT NULL,
+  log_index INTEGER NOT NULL CHECK (log_index >= 0),
+  receipt_checkpoint BLOB NOT NULL,
+  receipt_tree_size INTEGER NOT NULL CHECK (receipt_tree_size > log_index)
+);
+CREATE INDEX records_by_case ON records (case_id, record_id);
+)sql";
+
 struct Migration {
   int64_t version;  // the schema version after this step
   const char* sql;
@@ -102,6 +137,7 @@ struct Migration {
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
+    {3, kSchemaV3},
 };
 static_assert(std::size(kMigrations) > 0 &&
                   kMigrations[std::size(kMigrations) - 1].version ==

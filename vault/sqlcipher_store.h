@@ -71,7 +71,7 @@ class SqlcipherStore final : public Store {
   static constexpr int32_t kApplicationId = 0x54567631;
   static constexpr char kFormatName[] = "tvault-vault";
   // The schema this code writes; Open migrates older databases up to it.
-  static constexpr int64_t kSchemaVersion = 2;
+  static constexpr int64_t kSchemaVersion = 3;
   static constexpr int kCipherPageSize = 4096;
   static constexpr int kBusyTimeoutMs = 5000;
 

@@ -381,6 +381,212 @@ class SqlcipherTransaction final : public StoreTransaction {
     return out;
   }
 
+  absl::Status InsertUpload(const UploadRow& u) override {
+    if (!LogIndexFits(u.total_size) || !LogIndexFits(u.held_bytes)) {
+      return absl::InvalidArgumentError("upload size out of range");
+    }
+    absl::StatusOr<Statement> stmt = Start(
+        "INSERT INTO uploads (record_id, case_id, epoch, total_size, sha256, "
+        "held_bytes, uploader, expires_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindBlob(1, u.record_id);
+    stmt->BindBlob(2, u.case_id);
+    stmt->BindInt(3, u.epoch);
+    stmt->BindInt(4, static_cast<int64_t>(u.total_size));
+    stmt->BindBlob(5, u.sha256);
+    stmt->BindInt(6, static_cast<int64_t>(u.held_bytes));
+    stmt->BindBlob(7, u.uploader);
+    stmt->BindInt(8, u.expires_at);
+    return Done(*stmt, "store the upload");
+  }
+
+  absl::StatusOr<UploadRow> FindUpload(const RecordId& record_id) override {
+    absl::StatusOr<Statement> stmt = Start(
+        "SELECT record_id, case_id, epoch, total_size, sha256, held_bytes, "
+        "uploader, expires_at FROM uploads WHERE record_id = ?1");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindBlob(1, record_id);
+    absl::StatusOr<bool> row = Next(*stmt, "read an upload");
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::NotFoundError("no such upload");
+    UploadRow u;
+    if (!stmt->Array(0, u.record_id) || !stmt->Array(1, u.case_id) ||
+        !Epoch(*stmt, 2, u.epoch) || !LogIndex(*stmt, 3, u.total_size) ||
+        !stmt->Array(4, u.sha256) || !LogIndex(*stmt, 5, u.held_bytes) ||
+        !stmt->Array(6, u.uploader)) {
+      return Corrupt("uploads");
+    }
+    u.expires_at = stmt->Int(7);
+    return u;
+  }
+
+  absl::Status AppendUploadChunk(const RecordId& record_id, uint64_t offset,
+                                 absl::string_view data) override {
+    if (data.empty() || data.size() > kMaxChunkBytes) {
+      return absl::InvalidArgumentError("a chunk holds 1 byte to 1 MiB");
+    }
+    absl::StatusOr<UploadRow> upload = FindUpload(record_id);
+    if (!upload.ok()) return upload.status();
+    if (upload->held_bytes != offset) {
+      return absl::FailedPreconditionError(
+          "the upload's data is being written by another stream");
+    }
+    if (data.size() > upload->total_size - upload->held_bytes) {
+      return absl::InvalidArgumentError(
+          "the data goes past the upload's announced size");
+    }
+    absl::StatusOr<Statement> insert = Start(
+        "INSERT INTO chunks (record_id, byte_offset, data) VALUES (?1, ?2, "
+        "?3)");
+    if (!insert.ok()) return insert.status();
+    insert->BindBlob(1, record_id);
+    insert->BindInt(2, static_cast<int64_t>(upload->held_bytes));
+    insert->BindBlob(3, data);
+    if (absl::Status s = Done(*insert, "store upload data"); !s.ok()) {
+      return s;
+    }
+    absl::StatusOr<Statement> update = Start(
+        "UPDATE uploads SET held_bytes = held_bytes + ?2 WHERE record_id = "
+        "?1");
+    if (!update.ok()) return update.status();
+    update->BindBlob(1, record_id);
+    update->BindInt(2, static_cast<int64_t>(data.size()));
+    return Done(*update, "store upload data");
+  }
+
+  absl::Status DeleteUpload(const RecordId& record_id) override {
+    absl::StatusOr<UploadRow> upload = FindUpload(record_id);
+    if (!upload.ok()) return upload.status();
+    for (const char* sql : {"DELETE FROM chunks WHERE record_id = ?1",
+                            "DELETE FROM uploads WHERE record_id = ?1"}) {
+      absl::StatusOr<Statement> stmt = Start(sql);
+      if (!stmt.ok()) return stmt.status();
+      stmt->BindBlob(1, record_id);
+      if (absl::Status s = Done(*stmt, "discard the upload"); !s.ok()) {
+        return s;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<PendingTotals> PendingFor(
+      const crypto::Sha256& uploader) override {
+    absl::StatusOr<Statement> stmt = Start(
+        "SELECT count(*), total(held_bytes) FROM uploads WHERE uploader = ?1");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindBlob(1, uploader);
+    absl::StatusOr<bool> row = Next(*stmt, "count pending uploads");
+    if (!row.ok()) return row.status();
+    PendingTotals out;
+    if (*row) {
+      out.uploads = stmt->Int(0);
+      const int64_t bytes = stmt->Int(1);
+      out.bytes = bytes < 0 ? 0 : static_cast<uint64_t>(bytes);
+    }
+    return out;
+  }
+
+  absl::Status CommitUpload(const RecordRow& r) override {
+    absl::StatusOr<UploadRow> upload = FindUpload(r.record_id);
+    if (!upload.ok()) return upload.status();
+    if (upload->held_bytes != upload->total_size) {
+      return absl::FailedPreconditionError("the upload is not complete");
+    }
+    if (!LogIndexFits(r.size) || !LogIndexFits(r.log_index) ||
+        !LogIndexFits(r.receipt_tree_size)) {
+      return absl::InvalidArgumentError("record size out of range");
+    }
+    absl::StatusOr<Statement> insert = Start(
+        "INSERT INTO records (record_id, case_id, epoch, size, sha256, "
+        "added_at, log_index, receipt_checkpoint, receipt_tree_size) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    if (!insert.ok()) return insert.status();
+    insert->BindBlob(1, r.record_id);
+    insert->BindBlob(2, r.case_id);
+    insert->BindInt(3, r.epoch);
+    insert->BindInt(4, static_cast<int64_t>(r.size));
+    insert->BindBlob(5, r.sha256);
+    insert->BindInt(6, r.added_at);
+    insert->BindInt(7, static_cast<int64_t>(r.log_index));
+    insert->BindBlob(8, r.receipt_checkpoint);
+    insert->BindInt(9, static_cast<int64_t>(r.receipt_tree_size));
+    if (absl::Status s = Done(*insert, "store the record"); !s.ok()) return s;
+    absl::StatusOr<Statement> remove =
+        Start("DELETE FROM uploads WHERE record_id = ?1");
+    if (!remove.ok()) return remove.status();
+    remove->BindBlob(1, r.record_id);
+    return Done(*remove, "finish the upload");
+  }
+
+  absl::StatusOr<int64_t> DeleteExpiredUploads(int64_t now) override {
+    int64_t removed = 0;
+    for (const char* sql :
+         {"DELETE FROM chunks WHERE record_id IN (SELECT record_id FROM "
+          "uploads WHERE expires_at <= ?1)",
+          "DELETE FROM uploads WHERE expires_at <= ?1"}) {
+      absl::StatusOr<Statement> stmt = Start(sql);
+      if (!stmt.ok()) return stmt.status();
+      stmt->BindInt(1, now);
+      if (absl::Status s = Done(*stmt, "remove expired uploads"); !s.ok()) {
+        return s;
+      }
+      removed += sqlite3_changes(db_);
+    }
+    return removed;
+  }
+
+  absl::StatusOr<RecordRow> FindRecord(const RecordId& record_id) override {
+    absl::StatusOr<std::vector<RecordRow>> rows =
+        SelectRecords("WHERE record_id = ?1",
+                      [&](Statement& stmt) { stmt.BindBlob(1, record_id); });
+    if (!rows.ok()) return rows.status();
+    if (rows->empty()) return absl::NotFoundError("no such record");
+    return rows->front();
+  }
+
+  absl::StatusOr<std::vector<RecordRow>> ListRecords(const CaseId& case_id,
+                                                     const RecordId& after,
+                                                     size_t limit) override {
+    return SelectRecords(
+        "WHERE case_id = ?1 AND record_id > ?2 ORDER BY record_id LIMIT ?3",
+        [&](Statement& stmt) {
+          stmt.BindBlob(1, case_id);
+          stmt.BindBlob(2, after);
+          stmt.BindInt(3, static_cast<int64_t>(limit));
+        });
+  }
+
+  absl::StatusOr<std::string> ReadChunks(const RecordId& record_id,
+                                         uint64_t offset,
+                                         size_t max_bytes) override {
+    if (!LogIndexFits(offset)) return std::string();
+    // The chunk holding `offset`, then those after it.
+    absl::StatusOr<Statement> stmt = Start(
+        "SELECT byte_offset, data FROM chunks WHERE record_id = ?1 AND "
+        "byte_offset >= (SELECT coalesce(max(byte_offset), 0) FROM chunks "
+        "WHERE record_id = ?1 AND byte_offset <= ?2) ORDER BY byte_offset");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindBlob(1, record_id);
+    stmt->BindInt(2, static_cast<int64_t>(offset));
+    std::string out;
+    while (out.size() < max_bytes) {
+      absl::StatusOr<bool> row = Next(*stmt, "read record data");
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      const int64_t start = stmt->Int(0);
+      const std::string data = stmt->Bytes(1);
+      const uint64_t begin = static_cast<uint64_t>(start);
+      const uint64_t expected = offset + out.size();
+      if (start < 0 || begin > expected) return Corrupt("chunks");
+      if (begin + data.size() <= expected) continue;
+      const size_t skip = static_cast<size_t>(expected - begin);
+      out.append(data, skip,
+                 std::min(data.size() - skip, max_bytes - out.size()));
+    }
+    return out;
+  }
+
   absl::StatusOr<CheckpointRow> ReadLatestCheckpoint() override {
     absl::StatusOr<Statement> stmt =
         Start("SELECT tree_size, note FROM latest_checkpoint WHERE id = 1");
@@ -481,6 +687,33 @@ class SqlcipherTransaction final : public StoreTransaction {
     }
     out = static_cast<uint32_t>(value);
     return true;
+  }
+
+  template <typename Bind>
+  absl::StatusOr<std::vector<RecordRow>> SelectRecords(absl::string_view where,
+                                                       Bind bind) {
+    absl::StatusOr<Statement> stmt = Start(absl::StrCat(
+        "SELECT record_id, case_id, epoch, size, sha256, added_at, "
+        "log_index, receipt_checkpoint, receipt_tree_size FROM records ",
+        where));
+    if (!stmt.ok()) return stmt.status();
+    bind(*stmt);
+    std::vector<RecordRow> out;
+    while (true) {
+      absl::StatusOr<bool> row = Next(*stmt, "read records");
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      RecordRow& r = out.emplace_back();
+      if (!stmt->Array(0, r.record_id) || !stmt->Array(1, r.case_id) ||
+          !Epoch(*stmt, 2, r.epoch) || !LogIndex(*stmt, 3, r.size) ||
+          !stmt->Array(4, r.sha256) || !LogIndex(*stmt, 6, r.log_index) ||
+          !LogIndex(*stmt, 8, r.receipt_tree_size)) {
+        return Corrupt("records");
+      }
+      r.added_at = stmt->Int(5);
+      r.receipt_checkpoint = stmt->Bytes(7);
+    }
+    return out;
   }
 
   absl::StatusOr<AccountRow> FindAccount(absl::string_view column,

@@ -141,6 +141,41 @@ struct CheckpointRow {
   bool operator==(const CheckpointRow&) const = default;
 };
 
+using RecordId = std::array<uint8_t, 16>;  // chosen by the submitter
+
+// An upload in progress (DESIGN.md §8): its ciphertext arrives in chunk
+// rows (at most kMaxChunkBytes each) that stay invisible until the record
+// row is written by the commit.
+struct UploadRow {
+  RecordId record_id{};
+  CaseId case_id{};
+  uint32_t epoch = 0;
+  uint64_t total_size = 0;
+  crypto::Sha256 sha256{};
+  uint64_t held_bytes = 0;  // bytes stored so far, contiguous from 0
+  // SHA-256 of the uploading key, only for per-caller limits; the row
+  // goes at commit, so the vault keeps no trace of who uploaded.
+  crypto::Sha256 uploader{};
+  int64_t expires_at = 0;
+  bool operator==(const UploadRow&) const = default;
+};
+
+// A visible record. Its ciphertext is in the chunk rows of its id.
+struct RecordRow {
+  RecordId record_id{};
+  CaseId case_id{};
+  uint32_t epoch = 0;
+  uint64_t size = 0;
+  crypto::Sha256 sha256{};
+  int64_t added_at = 0;            // rounded down to the hour
+  uint64_t log_index = 0;          // its RecordAdded entry
+  std::string receipt_checkpoint;  // the signed note of its first receipt
+  uint64_t receipt_tree_size = 0;
+  bool operator==(const RecordRow&) const = default;
+};
+
+inline constexpr size_t kMaxChunkBytes = size_t{1} << 20;
+
 // The most entries one ReadLogEntries call returns.
 inline constexpr uint64_t kMaxLogEntriesPerRead = 4096;
 
@@ -192,6 +227,44 @@ class StoreTransaction {
       absl::Span<const crypto::Fingerprint> participants) = 0;
   virtual absl::StatusOr<std::vector<CaseId>> ListCasesOf(
       const crypto::Fingerprint& fingerprint) = 0;
+
+  // Uploads. InsertUpload: AlreadyExists if one is pending for the id.
+  virtual absl::Status InsertUpload(const UploadRow& upload) = 0;
+  // NotFound if none is pending for the id.
+  virtual absl::StatusOr<UploadRow> FindUpload(const RecordId& record_id) = 0;
+  // Stores `data` (1..kMaxChunkBytes bytes) at `offset`, which must be the
+  // upload's held_bytes (FailedPrecondition otherwise: another writer got
+  // there first), and advances held_bytes. NotFound without a pending
+  // upload; InvalidArgument past total_size or for a bad chunk size.
+  virtual absl::Status AppendUploadChunk(const RecordId& record_id,
+                                         uint64_t offset,
+                                         absl::string_view data) = 0;
+  // Removes a pending upload and its chunks. NotFound if none.
+  virtual absl::Status DeleteUpload(const RecordId& record_id) = 0;
+  // Pending uploads and their held bytes for one uploader.
+  struct PendingTotals {
+    int64_t uploads = 0;
+    uint64_t bytes = 0;
+  };
+  virtual absl::StatusOr<PendingTotals> PendingFor(
+      const crypto::Sha256& uploader) = 0;
+  // Makes a complete pending upload visible as `record` (same id): writes
+  // the record row and removes the pending row. FailedPrecondition unless
+  // held_bytes == total_size.
+  virtual absl::Status CommitUpload(const RecordRow& record) = 0;
+  // Removes pending uploads (and their chunks) with expires_at <= now.
+  virtual absl::StatusOr<int64_t> DeleteExpiredUploads(int64_t now) = 0;
+
+  // Records. NotFound if unknown.
+  virtual absl::StatusOr<RecordRow> FindRecord(const RecordId& record_id) = 0;
+  // Up to `limit` records of the case with record_id > `after`, by id.
+  virtual absl::StatusOr<std::vector<RecordRow>> ListRecords(
+      const CaseId& case_id, const RecordId& after, size_t limit) = 0;
+  // Up to `max_bytes` of ciphertext (pending or visible) from `offset`:
+  // fewer at the end of what is stored, empty at or past it.
+  virtual absl::StatusOr<std::string> ReadChunks(const RecordId& record_id,
+                                                 uint64_t offset,
+                                                 size_t max_bytes) = 0;
 
   // Challenges. InsertChallenge: AlreadyExists on a repeated nonce.
   virtual absl::Status InsertChallenge(const ChallengeRow& challenge) = 0;

@@ -10,9 +10,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "crypto/age_header.h"
 #include "crypto/case_descriptor.h"
 #include "crypto/certificate.h"
 #include "crypto/grant.h"
+#include "crypto/io.h"
 #include "crypto/secret_bytes.h"
 #include "vault/log_tree.h"
 #include "vault/logging.h"
@@ -885,6 +887,517 @@ absl::StatusOr<tvault::v1::Proof> VaultCore::ReadProof(
   return out;
 }
 
+namespace {
+
+// The smallest age file a record can be: the container pads its plaintext
+// to at least 64 KiB (DESIGN.md §6).
+constexpr uint64_t kMinRecordSize = 65536;
+// The record profile's header sits in the first bytes; real ones are ~200.
+constexpr size_t kMaxRecordHeaderSize = 4096;
+constexpr uint32_t kDefaultPageSize = 100;
+constexpr uint32_t kMaxPageSize = 1000;
+
+absl::StatusOr<RecordId> RecordIdFromBytes(absl::string_view bytes) {
+  if (bytes.size() != 16) {
+    return absl::InvalidArgumentError("a record id is 16 bytes");
+  }
+  RecordId id;
+  std::copy(bytes.begin(), bytes.end(), id.begin());
+  return id;
+}
+
+// The record profile's header (DESIGN.md §6): a binary age v1 header with
+// exactly one X25519 stanza, and room for a payload after it.
+absl::Status CheckRecordHeader(absl::string_view start, uint64_t total_size) {
+  crypto::MemorySource memory(start);
+  crypto::BufferedSource in(memory);
+  absl::StatusOr<crypto::AgeHeader> header =
+      crypto::ReadAgeHeader(in, kMaxRecordHeaderSize);
+  if (!header.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the upload is not a record: its start is not a binary age header (",
+        header.status().message(), ")"));
+  }
+  if (header->stanzas.size() != 1 || header->stanzas[0].args.size() != 2 ||
+      header->stanzas[0].args[0] != "X25519" ||
+      header->stanzas[0].body.size() != 32) {
+    return absl::InvalidArgumentError(
+        "the upload is not a record: a record has exactly one X25519 "
+        "recipient stanza (the case's epoch key)");
+  }
+  // Header, the 16-byte nonce and at least one sealed chunk.
+  const uint64_t header_size = header->mac_input.size() + 1 + 43 + 1;
+  if (total_size < header_size + 16 + 17) {
+    return absl::InvalidArgumentError(
+        "the upload is not a record: no payload follows its header");
+  }
+  return absl::OkStatus();
+}
+
+crypto::Sha256 UploaderOf(const Caller& caller) {
+  return crypto::ComputeSha256(caller.sign_pk);
+}
+
+}  // namespace
+
+absl::StatusOr<tvault::v1::Receipt> VaultCore::StoredReceipt(
+    StoreTransaction& txn, const RecordRow& record) {
+  absl::StatusOr<std::vector<LogEntryRow>> entry =
+      txn.ReadLogEntries(record.log_index, record.log_index + 1);
+  if (!entry.ok()) return entry.status();
+  absl::StatusOr<std::vector<crypto::Hash>> proof =
+      LogTreeInclusionProof(txn, record.log_index, record.receipt_tree_size);
+  if (!proof.ok()) return proof.status();
+  tvault::v1::Receipt receipt;
+  receipt.set_checkpoint(record.receipt_checkpoint);
+  receipt.set_index(record.log_index);
+  receipt.set_entry(entry->front().entry);
+  for (const crypto::Hash& h : *proof) receipt.add_inclusion(Str(h));
+  return receipt;
+}
+
+absl::StatusOr<UploadRow> VaultCore::BeginUpload(
+    const SessionTokenHash* token, const tvault::v1::UploadStart& start,
+    tvault::v1::Receipt* receipt) {
+  absl::StatusOr<CaseId> case_id = CaseIdFromBytes(start.case_id());
+  if (!case_id.ok()) return case_id.status();
+  absl::StatusOr<RecordId> record_id = RecordIdFromBytes(start.record_id());
+  if (!record_id.ok()) return record_id.status();
+  if (start.sha256().size() != 32) {
+    return absl::InvalidArgumentError("the upload's SHA-256 is not 32 bytes");
+  }
+  if (start.total_size() < kMinRecordSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a record is at least ", kMinRecordSize,
+                     " bytes; this upload is too small to be one"));
+  }
+  if (start.total_size() > static_cast<uint64_t>(config_.max_record_bytes)) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the record is larger than this vault accepts (",
+                     config_.max_record_bytes, " bytes)"));
+  }
+  const int64_t now = clock_();
+  UploadRow row;
+  absl::Status status = store_.RunInTransaction([&](StoreTransaction& txn)
+                                                    -> absl::Status {
+    absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, now);
+    if (!caller.ok()) return caller.status();
+    if (!caller->certificate) {
+      return CheckAllowed(*caller, Action::kUpload, nullptr, now);
+    }
+    RegisteredCertificates certs(txn, org_pk_);
+    absl::StatusOr<crypto::CaseChain> chain = LoadChain(txn, *case_id, certs);
+    if (!chain.ok()) return chain.status();
+    if (absl::Status s = CheckAllowed(*caller, Action::kUpload, &*chain, now);
+        !s.ok()) {
+      return s;
+    }
+    if (chain->Find(start.epoch()) == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the case has no epoch ", start.epoch(),
+                       "; encrypt to the current epoch's recipient"));
+    }
+    absl::StatusOr<RecordRow> stored = txn.FindRecord(*record_id);
+    if (stored.ok()) {
+      if (stored->case_id != *case_id || stored->size != start.total_size() ||
+          AsString(stored->sha256) != start.sha256()) {
+        return absl::AlreadyExistsError(
+            "another record with this id is already stored; choose a new "
+            "record id");
+      }
+      absl::StatusOr<tvault::v1::Receipt> first = StoredReceipt(txn, *stored);
+      if (!first.ok()) return first.status();
+      *receipt = std::move(*first);
+      return absl::OkStatus();
+    }
+    if (!absl::IsNotFound(stored.status())) return stored.status();
+    absl::StatusOr<UploadRow> pending = txn.FindUpload(*record_id);
+    if (pending.ok()) {
+      if (pending->case_id != *case_id || pending->epoch != start.epoch() ||
+          pending->total_size != start.total_size() ||
+          AsString(pending->sha256) != start.sha256()) {
+        return absl::FailedPreconditionError(
+            "an upload with this record id but another case, epoch, size or "
+            "SHA-256 is in progress; choose a new record id");
+      }
+      if (start.offset() != pending->held_bytes) {
+        return absl::OutOfRangeError(
+            absl::StrCat("the vault holds ", pending->held_bytes,
+                         " bytes of this upload; resume from there"));
+      }
+      row = *pending;
+      return absl::OkStatus();
+    }
+    if (!absl::IsNotFound(pending.status())) return pending.status();
+    if (start.offset() != 0) {
+      return absl::OutOfRangeError(
+          "the vault holds nothing of this upload; start from offset 0");
+    }
+    absl::StatusOr<StoreTransaction::PendingTotals> totals =
+        txn.PendingFor(UploaderOf(*caller));
+    if (!totals.ok()) return totals.status();
+    if (totals->uploads >= config_.max_pending_uploads) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("you already have ", totals->uploads,
+                       " unfinished uploads; finish or abandon one first"));
+    }
+    if (totals->bytes + start.total_size() >
+        static_cast<uint64_t>(config_.max_pending_bytes)) {
+      return absl::ResourceExhaustedError(
+          "your unfinished uploads would exceed what the vault holds per "
+          "person; finish one first");
+    }
+    row = UploadRow{
+        .record_id = *record_id,
+        .case_id = *case_id,
+        .epoch = start.epoch(),
+        .total_size = start.total_size(),
+        .held_bytes = 0,
+        .uploader = UploaderOf(*caller),
+        .expires_at = SaturatingAdd(now, config_.upload_expiry_seconds)};
+    std::copy(start.sha256().begin(), start.sha256().end(), row.sha256.begin());
+    return txn.InsertUpload(row);
+  });
+  if (!status.ok()) return status;
+  return row;
+}
+
+absl::StatusOr<tvault::v1::Receipt> VaultCore::CommitRecord(
+    const SessionTokenHash* token, const UploadRow& upload) {
+  tvault::v1::Receipt receipt;
+  absl::Status status = Mutate([&](StoreTransaction& txn,
+                                   Mutation& m) -> absl::Status {
+    // Rights again: a certificate revoked during a long upload stops here.
+    absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, m.now);
+    if (!caller.ok()) return caller.status();
+    if (!caller->certificate) {
+      return CheckAllowed(*caller, Action::kUpload, nullptr, m.now);
+    }
+    RegisteredCertificates certs(txn, org_pk_);
+    absl::StatusOr<crypto::CaseChain> chain =
+        LoadChain(txn, upload.case_id, certs);
+    if (!chain.ok()) return chain.status();
+    if (absl::Status s = CheckAllowed(*caller, Action::kUpload, &*chain, m.now);
+        !s.ok()) {
+      return s;
+    }
+    tvault::v1::LogEntry entry;
+    entry.set_logged_at(RoundDownToHour(m.now));
+    tvault::v1::RecordAdded* e = entry.mutable_record_added();
+    e->set_record_id(Str(upload.record_id));
+    e->set_case_id(Str(upload.case_id));
+    e->set_epoch(upload.epoch);
+    e->set_ciphertext_sha256(Str(upload.sha256));
+    e->set_ciphertext_size(upload.total_size);
+    absl::StatusOr<uint64_t> index = m.Append(txn, std::move(entry), &receipt);
+    if (!index.ok()) return index.status();
+    // Signed here (Mutate then finds it made) so the record keeps the
+    // checkpoint of its first receipt.
+    absl::StatusOr<CheckpointRow> checkpoint = log_.SignCheckpoint(txn);
+    if (!checkpoint.ok()) return checkpoint.status();
+    return txn.CommitUpload(
+        RecordRow{.record_id = upload.record_id,
+                  .case_id = upload.case_id,
+                  .epoch = upload.epoch,
+                  .size = upload.total_size,
+                  .sha256 = upload.sha256,
+                  .added_at = RoundDownToHour(m.now),
+                  .log_index = *index,
+                  .receipt_checkpoint = checkpoint->note,
+                  .receipt_tree_size = checkpoint->tree_size});
+  });
+  if (!status.ok()) return status;
+  return receipt;
+}
+
+absl::StatusOr<tvault::v1::UploadResponse> VaultCore::Upload(
+    const SessionTokenHash* token, UploadStream& stream) {
+  tvault::v1::UploadRequest message;
+  if (!stream.Read(message) || !message.has_start()) {
+    return absl::InvalidArgumentError(
+        "an upload must begin with an UploadStart message");
+  }
+  tvault::v1::UploadResponse out;
+  tvault::v1::Receipt stored;
+  absl::StatusOr<UploadRow> upload =
+      BeginUpload(token, message.start(), &stored);
+  if (!upload.ok()) return upload.status();
+  if (!stored.checkpoint().empty()) {  // stored before: its first receipt
+    *out.mutable_receipt() = std::move(stored);
+    return out;
+  }
+
+  {
+    MutexLock lock(uploads_mu_);
+    if (!active_uploads_.insert(upload->record_id).second) {
+      return absl::AbortedError(
+          "this record is being uploaded over another connection right now; "
+          "wait for it, then ask for the upload's state");
+    }
+  }
+  struct Release {
+    VaultCore* core;
+    RecordId id;
+    ~Release() {
+      MutexLock lock(core->uploads_mu_);
+      core->active_uploads_.erase(id);
+    }
+  } release{this, upload->record_id};
+
+  // SHA-256 over everything, including what an earlier stream left.
+  crypto_hash_sha256_state sha;
+  crypto_hash_sha256_init(&sha);
+  for (uint64_t done = 0; done < upload->held_bytes;) {
+    std::string data;
+    absl::Status s = store_.RunInTransaction([&](StoreTransaction& txn) {
+      absl::StatusOr<std::string> read =
+          txn.ReadChunks(upload->record_id, done, kMaxChunkBytes);
+      if (!read.ok()) return read.status();
+      data = std::move(*read);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    if (data.empty())
+      return absl::DataLossError("stored upload data is missing");
+    crypto_hash_sha256_update(&sha, AsBytes(data).data(), data.size());
+    done += data.size();
+  }
+
+  uint64_t held = upload->held_bytes;
+  while (held < upload->total_size) {
+    message.Clear();
+    if (!stream.Read(message)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the upload stopped after ", held, " of ", upload->total_size,
+          " bytes; the vault keeps them: resume from offset ", held));
+    }
+    if (!message.has_data() || message.data().empty() ||
+        message.data().size() > kMaxChunkBytes) {
+      return absl::InvalidArgumentError(
+          "after UploadStart, an upload carries only data messages of 1 byte "
+          "to 1 MiB");
+    }
+    const std::string& data = message.data();
+    if (data.size() > upload->total_size - held) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("more data than the announced ", upload->total_size,
+                       " bytes; nothing beyond it was stored"));
+    }
+    absl::Status s = store_.RunInTransaction([&](StoreTransaction& txn) {
+      return txn.AppendUploadChunk(upload->record_id, held, data);
+    });
+    if (!s.ok()) return s;
+    crypto_hash_sha256_update(&sha, AsBytes(data).data(), data.size());
+    held += data.size();
+  }
+  message.Clear();
+  if (stream.Read(message)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "more data than the announced ", upload->total_size,
+        " bytes; the vault holds the announced size: finish without the "
+        "extra data"));
+  }
+
+  crypto::Sha256 got;
+  crypto_hash_sha256_final(&sha, got.data());
+  absl::Status checked = got == upload->sha256
+                             ? absl::OkStatus()
+                             : absl::InvalidArgumentError(
+                                   "the data does not match the announced "
+                                   "SHA-256");
+  if (checked.ok()) {
+    std::string head;
+    checked = store_.RunInTransaction([&](StoreTransaction& txn) {
+      absl::StatusOr<std::string> read =
+          txn.ReadChunks(upload->record_id, 0, kMaxRecordHeaderSize);
+      if (!read.ok()) return read.status();
+      head = std::move(*read);
+      return absl::OkStatus();
+    });
+    if (checked.ok()) checked = CheckRecordHeader(head, upload->total_size);
+  }
+  if (!checked.ok()) {
+    // Nothing of a bad upload stays: the client sends it again from 0.
+    absl::Status discarded =
+        store_.RunInTransaction([&](StoreTransaction& txn) {
+          return txn.DeleteUpload(upload->record_id);
+        });
+    if (!discarded.ok()) return discarded;
+    return absl::InvalidArgumentError(absl::StrCat(
+        checked.message(), "; the upload was discarded: send it again"));
+  }
+  absl::StatusOr<tvault::v1::Receipt> receipt = CommitRecord(token, *upload);
+  if (!receipt.ok()) return receipt.status();
+  *out.mutable_receipt() = std::move(*receipt);
+  LogInfo("a record was stored");
+  return out;
+}
+
+absl::StatusOr<tvault::v1::UploadState> VaultCore::GetUploadState(
+    const SessionTokenHash* token,
+    const tvault::v1::GetUploadStateRequest& request) {
+  absl::StatusOr<CaseId> case_id = CaseIdFromBytes(request.case_id());
+  if (!case_id.ok()) return case_id.status();
+  absl::StatusOr<RecordId> record_id = RecordIdFromBytes(request.record_id());
+  if (!record_id.ok()) return record_id.status();
+  const int64_t now = clock_();
+  tvault::v1::UploadState out;
+  absl::Status status = store_.RunInTransaction([&](StoreTransaction& txn)
+                                                    -> absl::Status {
+    absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, now);
+    if (!caller.ok()) return caller.status();
+    if (!caller->certificate) {
+      return CheckAllowed(*caller, Action::kUpload, nullptr, now);
+    }
+    RegisteredCertificates certs(txn, org_pk_);
+    absl::StatusOr<crypto::CaseChain> chain = LoadChain(txn, *case_id, certs);
+    if (!chain.ok()) return chain.status();
+    if (absl::Status s = CheckAllowed(*caller, Action::kUpload, &*chain, now);
+        !s.ok()) {
+      return s;
+    }
+    absl::StatusOr<RecordRow> stored = txn.FindRecord(*record_id);
+    if (stored.ok() && stored->case_id == *case_id) {
+      absl::StatusOr<tvault::v1::Receipt> receipt = StoredReceipt(txn, *stored);
+      if (!receipt.ok()) return receipt.status();
+      out.set_held_bytes(stored->size);
+      *out.mutable_receipt() = std::move(*receipt);
+      return absl::OkStatus();
+    }
+    absl::StatusOr<UploadRow> pending = txn.FindUpload(*record_id);
+    if (pending.ok() && pending->case_id == *case_id) {
+      out.set_held_bytes(pending->held_bytes);
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return out;
+}
+
+absl::StatusOr<tvault::v1::ListRecordsResponse> VaultCore::ListRecords(
+    const SessionTokenHash* token,
+    const tvault::v1::ListRecordsRequest& request) {
+  absl::StatusOr<CaseId> case_id = CaseIdFromBytes(request.case_id());
+  if (!case_id.ok()) return case_id.status();
+  if (request.page_size() > kMaxPageSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a page holds at most ", kMaxPageSize, " records"));
+  }
+  const size_t page_size =
+      request.page_size() == 0 ? kDefaultPageSize : request.page_size();
+  RecordId after{};
+  if (!request.page_token().empty()) {
+    absl::StatusOr<RecordId> token_id = RecordIdFromBytes(request.page_token());
+    if (!token_id.ok()) {
+      return absl::InvalidArgumentError("the page token is malformed");
+    }
+    after = *token_id;
+  }
+  const int64_t now = clock_();
+  tvault::v1::ListRecordsResponse out;
+  absl::Status status = store_.RunInTransaction([&](StoreTransaction& txn)
+                                                    -> absl::Status {
+    absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, now);
+    if (!caller.ok()) return caller.status();
+    if (!caller->certificate) {
+      return CheckAllowed(*caller, Action::kReadRecords, nullptr, now);
+    }
+    RegisteredCertificates certs(txn, org_pk_);
+    absl::StatusOr<crypto::CaseChain> chain = LoadChain(txn, *case_id, certs);
+    if (!chain.ok()) return chain.status();
+    // Whoever may read no epoch at all is refused outright.
+    if (absl::Status s = CheckAllowed(*caller, Action::kReadRecords, &*chain,
+                                      now, *chain->highest_epoch());
+        !s.ok() && !chain->IsMemberFrom(0, CallerFingerprint(*caller))) {
+      return s;
+    }
+    absl::StatusOr<std::vector<RecordRow>> rows =
+        txn.ListRecords(*case_id, after, page_size);
+    if (!rows.ok()) return rows.status();
+    for (const RecordRow& r : *rows) {
+      if (!CheckAllowed(*caller, Action::kReadRecords, &*chain, now, r.epoch)
+               .ok()) {
+        continue;
+      }
+      tvault::v1::RecordSummary* summary = out.add_records();
+      summary->set_record_id(Str(r.record_id));
+      summary->set_epoch(r.epoch);
+      summary->set_size(r.size);
+      summary->set_sha256(Str(r.sha256));
+      summary->set_added_at(r.added_at);
+      summary->set_log_index(r.log_index);
+    }
+    if (rows->size() == page_size) {
+      out.set_next_page_token(Str(rows->back().record_id));
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return out;
+}
+
+absl::Status VaultCore::Download(const SessionTokenHash* token,
+                                 const tvault::v1::DownloadRequest& request,
+                                 DownloadSink& sink) {
+  absl::StatusOr<RecordId> record_id = RecordIdFromBytes(request.record_id());
+  if (!record_id.ok()) return record_id.status();
+  const int64_t now = clock_();
+  RecordRow record;
+  absl::Status status =
+      store_.RunInTransaction([&](StoreTransaction& txn) -> absl::Status {
+        absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, now);
+        if (!caller.ok()) return caller.status();
+        if (!caller->certificate) {
+          return CheckAllowed(*caller, Action::kReadRecords, nullptr, now);
+        }
+        absl::StatusOr<RecordRow> found = txn.FindRecord(*record_id);
+        if (absl::IsNotFound(found.status())) {
+          return absl::NotFoundError("there is no record with that id");
+        }
+        if (!found.ok()) return found.status();
+        RegisteredCertificates certs(txn, org_pk_);
+        absl::StatusOr<crypto::CaseChain> chain =
+            LoadChain(txn, found->case_id, certs);
+        if (!chain.ok()) return chain.status();
+        if (absl::Status s = CheckAllowed(*caller, Action::kReadRecords,
+                                          &*chain, now, found->epoch);
+            !s.ok()) {
+          return s;
+        }
+        record = std::move(*found);
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  if (request.offset() > record.size) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "the offset is past the end of the record (", record.size, " bytes)"));
+  }
+  const uint64_t available = record.size - request.offset();
+  const uint64_t length =
+      request.length() == 0 ? available : std::min(request.length(), available);
+  for (uint64_t sent = 0; sent < length;) {
+    const size_t want =
+        static_cast<size_t>(std::min<uint64_t>(length - sent, kMaxChunkBytes));
+    tvault::v1::DownloadChunk chunk;
+    absl::Status read = store_.RunInTransaction([&](StoreTransaction& txn) {
+      absl::StatusOr<std::string> data =
+          txn.ReadChunks(record.record_id, request.offset() + sent, want);
+      if (!data.ok()) return data.status();
+      if (data->size() != want) {
+        return absl::DataLossError("a stored record's data is missing");
+      }
+      chunk.set_data(std::move(*data));
+      return absl::OkStatus();
+    });
+    if (!read.ok()) return read;
+    if (!sink.Write(chunk)) {
+      return absl::CancelledError("the download was cancelled");
+    }
+    sent += want;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int64_t> VaultCore::Maintain() {
   const int64_t now = clock_();
   int64_t removed = 0;
@@ -892,7 +1405,9 @@ absl::StatusOr<int64_t> VaultCore::Maintain() {
   absl::Status status = store_.RunInTransaction([&](StoreTransaction& txn) {
     absl::StatusOr<int64_t> n = txn.DeleteExpired(now);
     if (!n.ok()) return n.status();
-    removed = *n;
+    absl::StatusOr<int64_t> uploads = txn.DeleteExpiredUploads(now);
+    if (!uploads.ok()) return uploads.status();
+    removed = *n + *uploads;
     absl::StatusOr<CheckpointRow> signed_row = log_.SignCheckpoint(txn);
     if (!signed_row.ok()) return signed_row.status();
     row = std::move(*signed_row);

@@ -23,12 +23,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "crypto/merkle.h"
+#include "crypto/mutex.h"
 #include "crypto/statement.h"
 #include "proto/vault.pb.h"
 #include "vault/config.h"
@@ -41,6 +43,22 @@ namespace tvault::vault {
 
 inline constexpr char kVaultVersion[] = "tvaultd 0.1.0";
 inline constexpr uint64_t kMaxLogEntriesPerCall = 1024;
+
+// The messages of one Upload call, in order: the gRPC stream, or a test's
+// list. Read returns false at the end of the stream (or when the caller
+// went away).
+class UploadStream {
+ public:
+  virtual ~UploadStream() = default;
+  virtual bool Read(tvault::v1::UploadRequest& message) = 0;
+};
+
+// Where Download writes; Write returns false when the caller went away.
+class DownloadSink {
+ public:
+  virtual ~DownloadSink() = default;
+  virtual bool Write(const tvault::v1::DownloadChunk& chunk) = 0;
+};
 
 // Unix seconds now. Tests substitute a clock they can move.
 using Clock = std::function<int64_t()>;
@@ -86,6 +104,18 @@ class VaultCore {
       const SessionTokenHash* token,
       const tvault::v1::GetConsistencyProofRequest& request);
 
+  absl::StatusOr<tvault::v1::UploadState> GetUploadState(
+      const SessionTokenHash* token,
+      const tvault::v1::GetUploadStateRequest& request);
+  absl::StatusOr<tvault::v1::UploadResponse> Upload(
+      const SessionTokenHash* token, UploadStream& stream);
+  absl::StatusOr<tvault::v1::ListRecordsResponse> ListRecords(
+      const SessionTokenHash* token,
+      const tvault::v1::ListRecordsRequest& request);
+  absl::Status Download(const SessionTokenHash* token,
+                        const tvault::v1::DownloadRequest& request,
+                        DownloadSink& sink);
+
   // Housekeeping: removes expired challenges and sessions; makes sure the
   // latest checkpoint is signed and mirrored. Returns rows removed.
   absl::StatusOr<int64_t> Maintain();
@@ -114,8 +144,24 @@ class VaultCore {
           absl::StatusOr<std::vector<crypto::Hash>>(StoreTransaction&)>
           make);
 
+  // Checks the start of an upload and creates (or finds, to resume) its
+  // pending row. Sets `receipt` instead if the record is already stored.
+  absl::StatusOr<UploadRow> BeginUpload(const SessionTokenHash* token,
+                                        const tvault::v1::UploadStart& start,
+                                        tvault::v1::Receipt* receipt);
+  // Rebuilds a stored record's first receipt.
+  absl::StatusOr<tvault::v1::Receipt> StoredReceipt(StoreTransaction& txn,
+                                                    const RecordRow& record);
+  // Makes a complete pending upload visible; returns the receipt.
+  absl::StatusOr<tvault::v1::Receipt> CommitRecord(
+      const SessionTokenHash* token, const UploadRow& upload);
+
   Store& store_;
   TransparencyLog& log_;
+  // Record ids with an Upload stream running, so that two streams never
+  // write one upload at once.
+  Mutex uploads_mu_;
+  std::set<RecordId> active_uploads_ ABSL_GUARDED_BY(uploads_mu_);
   const crypto::SignPublicKey org_pk_;
   const TlsKeyPin tls_pin_;
   const VaultConfig config_;

@@ -73,6 +73,9 @@ void ExpectDefaults(const VaultConfig& c) {
   EXPECT_EQ(c.max_record_bytes, int64_t{4294967296});
   EXPECT_EQ(c.max_metadata_bytes, 16384);
   EXPECT_EQ(c.call_deadline_seconds, 30);
+  EXPECT_EQ(c.upload_expiry_seconds, 604800);
+  EXPECT_EQ(c.max_pending_uploads, 4);
+  EXPECT_EQ(c.max_pending_bytes, int64_t{8589934592});
 }
 
 struct IntKeyCase {
@@ -93,6 +96,11 @@ constexpr IntKeyCase kIntKeys[] = {
      int64_t{1099511627776}},
     {"max_metadata_bytes", &VaultConfig::max_metadata_bytes, 1024, 65536},
     {"call_deadline_seconds", &VaultConfig::call_deadline_seconds, 1, 600},
+    {"upload_expiry_seconds", &VaultConfig::upload_expiry_seconds, 3600,
+     2592000},
+    {"max_pending_uploads", &VaultConfig::max_pending_uploads, 1, 64},
+    {"max_pending_bytes", &VaultConfig::max_pending_bytes, 65536,
+     int64_t{4398046511104}},
 };
 
 TEST(ConfigTest, EmptyTextGivesTheDocumentedDefaults) {
@@ -117,6 +125,14 @@ TEST(ConfigTest, ParsesCheckpointCopyPath) {
   // Inner spaces are kept; only the ends are trimmed.
   EXPECT_EQ(c->checkpoint_copy, "/media/usb/tvault checkpoint");
   EXPECT_EQ(c->challenge_ttl_seconds, 120);
+}
+
+TEST(ConfigTest, CheckpointCopyValueMayContainEquals) {
+  // Only the first "=" separates key and value.
+  absl::StatusOr<VaultConfig> c =
+      ParseVaultConfig("checkpoint_copy = /mnt/a=b/checkpoint\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->checkpoint_copy, "/mnt/a=b/checkpoint");
 }
 
 TEST(ConfigTest, ParsesEachNumericKeyAndLeavesTheOthersAtDefault) {
@@ -161,7 +177,10 @@ TEST(ConfigTest, ParsesAFullFileWithCommentsWhitespaceAndCrlf) {
       "max_message_bytes = 2097152\n"
       "max_record_bytes = 1099511627776\n"
       "max_metadata_bytes = 2048\n"
-      "call_deadline_seconds = 5";  // no final newline
+      "call_deadline_seconds = 5\n"
+      "upload_expiry_seconds = 86400\n"
+      "max_pending_uploads = 2\n"
+      "max_pending_bytes = 1048576";  // no final newline
   absl::StatusOr<VaultConfig> c = ParseVaultConfig(text);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->checkpoint_copy, "/srv/mirror/checkpoint");
@@ -173,6 +192,9 @@ TEST(ConfigTest, ParsesAFullFileWithCommentsWhitespaceAndCrlf) {
   EXPECT_EQ(c->max_record_bytes, int64_t{1099511627776});
   EXPECT_EQ(c->max_metadata_bytes, 2048);
   EXPECT_EQ(c->call_deadline_seconds, 5);
+  EXPECT_EQ(c->upload_expiry_seconds, 86400);
+  EXPECT_EQ(c->max_pending_uploads, 2);
+  EXPECT_EQ(c->max_pending_bytes, 1048576);
 }
 
 TEST(ConfigTest, RefusesUnknownKeyNamingLineAndKey) {

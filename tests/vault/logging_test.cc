@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -248,6 +249,28 @@ TEST(ScrubGrpcLogMessageTest, EveryOutputWordIsSafeForAMixedMessage) {
   EXPECT_THAT(out, Not(HasSubstr("tls.pem")));
   EXPECT_THAT(out, Not(HasSubstr("abcdefABCDEF")));
   EXPECT_THAT(out, Not(HasSubstr("2001")));
+}
+
+TEST(VaultLogTest, EachLevelWritesOneTimestampedLineToStderr) {
+  ::testing::internal::CaptureStderr();
+  LogInfo("the vault is serving");
+  LogWarning("no checkpoint copy is configured");
+  LogError("the database is locked");
+  const std::string out = ::testing::internal::GetCapturedStderr();
+  const std::vector<std::string> lines =
+      absl::StrSplit(out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u) << out;
+  const std::string stamp =
+      "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z";
+  EXPECT_THAT(lines[0], ::testing::MatchesRegex(
+                            stamp + " tvaultd info: the vault is serving"));
+  EXPECT_THAT(
+      lines[1],
+      ::testing::MatchesRegex(
+          stamp + " tvaultd warning: no checkpoint copy is configured"));
+  EXPECT_THAT(lines[2], ::testing::MatchesRegex(
+                            stamp + " tvaultd error: the database is locked"));
+  EXPECT_EQ(out.back(), '\n');
 }
 
 TEST(ScrubGrpcLogMessageTest, TruncationNeverSplitsTheMark) {

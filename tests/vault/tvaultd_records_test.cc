@@ -1,0 +1,480 @@
+// End to end, records (issue 6): uploads through a real tvaultd over TLS,
+// resumed, repeated, refused; listings and ranged downloads; a server
+// killed mid-upload; the plaintext never on the server's disk.
+#include <signal.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "client/log_monitor.h"
+#include "client/vault_auth.h"
+#include "crypto/age.h"
+#include "crypto/io.h"
+#include "crypto/record.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/vault/e2e_fixture.h"
+
+namespace tvault::vault {
+namespace {
+
+using crypto::trust_testing::Account;
+using crypto::trust_testing::Str;
+using ::testing::HasSubstr;
+using testing::LiveAccount;
+using testing::Member;
+using testing::Now;
+using testing::ServeTest;
+using tvault::v1::Vault;
+
+constexpr char kCanary[] = "CANARY-the-family-address-is-17-Rue-Orange";
+constexpr size_t kMiB = 1 << 20;
+
+std::string HexOf(absl::Span<const uint8_t> b) {
+  return absl::BytesToHexString(crypto::AsString(b));
+}
+
+// A case with an owner (reviewer), a second reviewer and a contributor.
+class RecordsTest : public ServeTest {
+ protected:
+  void SetUp() override {
+    ServeTest::SetUp();
+    if (HasFatalFailure()) return;
+    alice_ = LiveAccount(root_, "alice");
+    bob_ = LiveAccount(root_, "bob");
+    dave_ = LiveAccount(root_, "dave", {tvault::v1::CONTRIBUTOR});
+    erin_ = LiveAccount(root_, "erin");  // registered, in no case
+    alice_token_ = Join(*alice_);
+    bob_token_ = Join(*bob_);
+    dave_token_ = Join(*dave_);
+    erin_token_ = Join(*erin_);
+    crypto::EpochMembership m{
+        {alice_->cert.fingerprint},
+        {alice_->cert.fingerprint, bob_->cert.fingerprint},
+        {dave_->cert.fingerprint}};
+    absl::StatusOr<crypto::VerifiedDescriptor> e0 =
+        crypto::CreateGenesisDescriptor(case_id_, epoch_key_.recipient(), m,
+                                        Now() + 30 * testing::kDay,
+                                        alice_->cert, alice_->sign);
+    ASSERT_TRUE(e0.ok());
+    Member a(*stub_, *alice_, alice_token_);
+    ASSERT_TRUE(a.Publish(e0->statement).ok());
+  }
+
+  // A real record (container inside age) with `body`, signed by `signer`.
+  std::string MakeRecord(const Account& signer, const crypto::CaseId& case_id,
+                         const std::array<uint8_t, 16>& record_id,
+                         const std::string& body) {
+    tvault::v1::RecordMetadata meta;
+    meta.set_record_id(HexOf(record_id));
+    meta.set_case_id(HexOf(case_id));
+    meta.set_epoch(0);
+    meta.set_kind(tvault::v1::TESTIMONY);
+    meta.set_title("What happened");
+    meta.set_language("en");
+    meta.set_created_at("2026-11-23T10:00:00Z");
+    meta.mutable_submitter()->set_sign_pk(HexOf(signer.sign.public_key()));
+    *meta.mutable_submitter()->mutable_certificate() = signer.cert.statement;
+    crypto::VectorSink out;
+    absl::StatusOr<std::unique_ptr<crypto::RecordWriter>> writer =
+        crypto::RecordWriter::Create(epoch_key_.recipient(), meta, body.size(),
+                                     signer.sign, out);
+    EXPECT_TRUE(writer.ok()) << writer.status();
+    EXPECT_TRUE((*writer)->Write(crypto::AsBytes(body)).ok());
+    EXPECT_TRUE((*writer)->Finish().ok());
+    return std::string(crypto::AsString(out.bytes()));
+  }
+
+  static std::array<uint8_t, 16> NewRecordId() {
+    std::array<uint8_t, 16> id;
+    randombytes_buf(id.data(), id.size());
+    return id;
+  }
+
+  static tvault::v1::UploadStart Start(const crypto::CaseId& case_id,
+                                       const std::array<uint8_t, 16>& id,
+                                       const std::string& file,
+                                       uint64_t offset = 0) {
+    tvault::v1::UploadStart start;
+    start.set_case_id(Str(case_id));
+    start.set_record_id(Str(id));
+    start.set_epoch(0);
+    start.set_total_size(file.size());
+    start.set_sha256(Str(crypto::ComputeSha256(crypto::AsBytes(file))));
+    start.set_offset(offset);
+    return start;
+  }
+
+  // Sends `start`, then file[start.offset, stop) in `chunk`-byte messages.
+  grpc::Status Send(const std::string& token,
+                    const tvault::v1::UploadStart& start,
+                    const std::string& file, size_t stop,
+                    tvault::v1::UploadResponse* response, size_t chunk = kMiB) {
+    grpc::ClientContext context;
+    client::AuthorizeCall(context, token);
+    tvault::v1::UploadResponse ignored;
+    auto writer = stub_->Upload(&context, response ? response : &ignored);
+    tvault::v1::UploadRequest first;
+    *first.mutable_start() = start;
+    writer->Write(first);
+    for (size_t at = start.offset(); at < stop; at += chunk) {
+      tvault::v1::UploadRequest data;
+      data.set_data(file.substr(at, std::min(chunk, stop - at)));
+      if (!writer->Write(data)) break;
+    }
+    writer->WritesDone();
+    return writer->Finish();
+  }
+
+  grpc::Status Upload(const std::string& token, const std::string& file,
+                      const std::array<uint8_t, 16>& id,
+                      tvault::v1::UploadResponse* response = nullptr) {
+    return Send(token, Start(case_id_, id, file), file, file.size(), response);
+  }
+
+  absl::StatusOr<std::string> Download(const std::string& token,
+                                       const std::array<uint8_t, 16>& id,
+                                       uint64_t offset = 0,
+                                       uint64_t length = 0) {
+    tvault::v1::DownloadRequest request;
+    request.set_record_id(Str(id));
+    request.set_offset(offset);
+    request.set_length(length);
+    grpc::ClientContext context;
+    client::AuthorizeCall(context, token);
+    auto reader = stub_->Download(&context, request);
+    std::string out;
+    tvault::v1::DownloadChunk chunk;
+    while (reader->Read(&chunk)) {
+      EXPECT_LE(chunk.data().size(), kMiB);
+      out += chunk.data();
+    }
+    grpc::Status s = reader->Finish();
+    if (!s.ok()) return client::FromGrpcStatus(s);
+    return out;
+  }
+
+  absl::StatusOr<tvault::v1::ListRecordsResponse> List(
+      const std::string& token, uint32_t page_size = 0,
+      const std::string& page_token = "") {
+    tvault::v1::ListRecordsRequest request;
+    request.set_case_id(Str(case_id_));
+    request.set_page_size(page_size);
+    request.set_page_token(page_token);
+    tvault::v1::ListRecordsResponse response;
+    grpc::ClientContext context;
+    client::AuthorizeCall(context, token);
+    grpc::Status s = stub_->ListRecords(&context, request, &response);
+    if (!s.ok()) return client::FromGrpcStatus(s);
+    return response;
+  }
+
+  uint64_t HeldBytes(const std::string& token,
+                     const std::array<uint8_t, 16>& id) {
+    tvault::v1::GetUploadStateRequest request;
+    request.set_case_id(Str(case_id_));
+    request.set_record_id(Str(id));
+    tvault::v1::UploadState state;
+    grpc::ClientContext context;
+    client::AuthorizeCall(context, token);
+    grpc::Status s = stub_->GetUploadState(&context, request, &state);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return state.held_bytes();
+  }
+
+  void Resign() {
+    alice_token_ =
+        client::SignInToVault(*stub_, alice_->sign, vault_->pin())->token();
+    bob_token_ =
+        client::SignInToVault(*stub_, bob_->sign, vault_->pin())->token();
+    dave_token_ =
+        client::SignInToVault(*stub_, dave_->sign, vault_->pin())->token();
+  }
+
+  const crypto::CaseId case_id_ = crypto::NewCaseId();
+  const crypto::X25519Identity epoch_key_ = crypto::X25519Identity::Generate();
+  std::unique_ptr<Account> alice_, bob_, dave_, erin_;
+  std::string alice_token_, bob_token_, dave_token_, erin_token_;
+};
+
+TEST_F(RecordsTest, StoresRecordsFromReviewersAndContributorsWithReceipts) {
+  tvault::v1::ServerInfo info;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->GetServerInfo(&context, {}, &info).ok());
+  }
+  const std::string state = vault_->root() + "/client";
+  std::filesystem::create_directory(state);
+  absl::StatusOr<client::LogMonitor> monitor = client::LogMonitor::Open(
+      *crypto::NoteVerifier::Parse(info.log_verifier_key()), state);
+  ASSERT_TRUE(monitor.ok());
+
+  for (auto [who, token] : {std::pair{dave_.get(), &dave_token_},
+                            std::pair{bob_.get(), &bob_token_}}) {
+    const auto id = NewRecordId();
+    const std::string file = MakeRecord(*who, case_id_, id, "testimony");
+    tvault::v1::UploadResponse response;
+    grpc::Status s = Upload(*token, file, id, &response);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    absl::StatusOr<tvault::v1::LogEntry> entry = monitor->CheckReceipt(
+        response.receipt(), client::VaultConsistencyFetcher(*stub_, *token));
+    ASSERT_TRUE(entry.ok()) << entry.status();
+    const tvault::v1::RecordAdded& added = entry->record_added();
+    EXPECT_EQ(added.record_id(), Str(id));
+    EXPECT_EQ(added.case_id(), Str(case_id_));
+    EXPECT_EQ(added.ciphertext_size(), file.size());
+    EXPECT_EQ(added.ciphertext_sha256(),
+              Str(crypto::ComputeSha256(crypto::AsBytes(file))));
+    EXPECT_EQ(entry->logged_at() % 3600, 0);  // rounded to the hour
+    absl::StatusOr<std::string> back = Download(alice_token_, id);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_TRUE(*back == file);
+  }
+}
+
+TEST_F(RecordsTest, ResumesA20MiBUploadCutAfter7MiB) {
+  const auto id = NewRecordId();
+  std::string body(20 * kMiB, '\0');
+  randombytes_buf(body.data(), body.size());
+  const std::string file = MakeRecord(*dave_, case_id_, id, body);
+  grpc::Status cut =
+      Send(dave_token_, Start(case_id_, id, file), file, 7 * kMiB, nullptr);
+  EXPECT_EQ(cut.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(cut.error_message(), HasSubstr("resume from offset"));
+  const uint64_t held = HeldBytes(dave_token_, id);
+  EXPECT_EQ(held, 7 * kMiB);
+  // Nothing visible yet.
+  EXPECT_EQ(List(alice_token_)->records_size(), 0);
+  // Resuming from anywhere else is refused with what the vault holds.
+  grpc::Status wrong = Send(dave_token_, Start(case_id_, id, file, 0), file,
+                            file.size(), nullptr);
+  EXPECT_EQ(wrong.error_code(), grpc::StatusCode::OUT_OF_RANGE);
+  EXPECT_THAT(wrong.error_message(), HasSubstr(absl::StrCat(held)));
+  tvault::v1::UploadResponse response;
+  grpc::Status resumed = Send(dave_token_, Start(case_id_, id, file, held),
+                              file, file.size(), &response);
+  ASSERT_TRUE(resumed.ok()) << resumed.error_message();
+  absl::StatusOr<std::string> back = Download(bob_token_, id);
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(*back == file);
+}
+
+TEST_F(RecordsTest, ServesRangesOfARecord) {
+  const auto id = NewRecordId();
+  std::string body(3 * kMiB, 'x');
+  const std::string file = MakeRecord(*bob_, case_id_, id, body);
+  ASSERT_TRUE(Upload(bob_token_, file, id).ok());
+  const uint64_t n = file.size();
+  for (auto [offset, length] :
+       std::vector<std::pair<uint64_t, uint64_t>>{{0, 1},
+                                                  {1, 100},
+                                                  {kMiB - 1, 2},
+                                                  {kMiB, kMiB},
+                                                  {12345, 2 * kMiB},
+                                                  {n - 1, 0},
+                                                  {n - 10, 1000},
+                                                  {n, 0}}) {
+    absl::StatusOr<std::string> got =
+        Download(alice_token_, id, offset, length);
+    ASSERT_TRUE(got.ok()) << got.status() << " at " << offset;
+    const uint64_t want =
+        length == 0 ? n - offset : std::min(length, n - offset);
+    EXPECT_TRUE(*got == file.substr(offset, want)) << offset << "+" << length;
+  }
+  absl::StatusOr<std::string> past = Download(alice_token_, id, n + 1, 0);
+  EXPECT_EQ(past.status().code(), absl::StatusCode::kOutOfRange);
+}
+
+TEST_F(RecordsTest, ListsRecordsInPages) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    const auto id = NewRecordId();
+    ASSERT_TRUE(
+        Upload(dave_token_, MakeRecord(*dave_, case_id_, id, "x"), id).ok());
+    ids.push_back(Str(id));
+  }
+  std::sort(ids.begin(), ids.end());
+  std::vector<std::string> seen;
+  std::string token;
+  int pages = 0;
+  do {
+    absl::StatusOr<tvault::v1::ListRecordsResponse> page =
+        List(bob_token_, 2, token);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const auto& r : page->records()) seen.push_back(r.record_id());
+    token = page->next_page_token();
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(seen, ids);
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(List(bob_token_, 1001).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(RecordsTest, ARepeatedUploadReturnsTheFirstReceipt) {
+  const auto id = NewRecordId();
+  const std::string file = MakeRecord(*dave_, case_id_, id, "once");
+  tvault::v1::UploadResponse first, second;
+  ASSERT_TRUE(Upload(dave_token_, file, id, &first).ok());
+  ASSERT_TRUE(Upload(dave_token_,
+                     MakeRecord(*dave_, case_id_, NewRecordId(), "another"),
+                     NewRecordId())
+                  .ok());
+  ASSERT_TRUE(Upload(dave_token_, file, id, &second).ok());
+  EXPECT_EQ(first.SerializeAsString(), second.SerializeAsString());
+  // Another file under a stored id is refused.
+  const std::string other = MakeRecord(*dave_, case_id_, id, "different");
+  EXPECT_EQ(Upload(dave_token_, other, id).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+}
+
+TEST_F(RecordsTest, RefusesWhatIsNotARecordAndKeepsNothing) {
+  // An age file with two recipients is not of the record profile.
+  const auto id = NewRecordId();
+  const crypto::X25519Identity other = crypto::X25519Identity::Generate();
+  const crypto::AgeRecipient* recipients[] = {&epoch_key_.recipient(),
+                                              &other.recipient()};
+  crypto::VectorSink out;
+  auto encryptor = crypto::AgeEncryptor::Create(recipients, out);
+  ASSERT_TRUE(encryptor.ok());
+  std::string plain(100000, 'p');
+  ASSERT_TRUE((*encryptor)->Write(crypto::AsBytes(plain)).ok());
+  ASSERT_TRUE((*encryptor)->Finish().ok());
+  const std::string two = std::string(crypto::AsString(out.bytes()));
+  grpc::Status s = Upload(dave_token_, two, id);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("not a record"));
+  EXPECT_EQ(HeldBytes(dave_token_, id), 0u);
+
+  // Garbage of record size.
+  std::string garbage(70000, 'g');
+  s = Upload(dave_token_, garbage, id);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("not a record"));
+
+  // A SHA-256 that does not match.
+  const std::string file = MakeRecord(*dave_, case_id_, id, "body");
+  tvault::v1::UploadStart start = Start(case_id_, id, file);
+  std::string bad_sha = start.sha256();
+  bad_sha[0] ^= 1;
+  start.set_sha256(bad_sha);
+  s = Send(dave_token_, start, file, file.size(), nullptr);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("SHA-256"));
+  EXPECT_EQ(HeldBytes(dave_token_, id), 0u);
+
+  // More data than announced.
+  start = Start(case_id_, id, file);
+  start.set_total_size(file.size() - 100);
+  s = Send(dave_token_, start, file, file.size(), nullptr);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("more data than"));
+
+  // Too small, too large, malformed ids.
+  start = Start(case_id_, NewRecordId(), file);
+  start.set_total_size(1000);
+  EXPECT_EQ(Send(dave_token_, start, file, 0, nullptr).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  start.set_total_size(uint64_t{5} << 30);
+  EXPECT_EQ(Send(dave_token_, start, file, 0, nullptr).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  start = Start(case_id_, NewRecordId(), file);
+  start.set_record_id("short");
+  EXPECT_EQ(Send(dave_token_, start, file, 0, nullptr).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  absl::StatusOr<tvault::v1::ListRecordsResponse> listed = List(alice_token_);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->records_size(), 0);
+}
+
+TEST_F(RecordsTest, OnlyTheEntitledUploadAndRead) {
+  const auto id = NewRecordId();
+  const std::string file = MakeRecord(*dave_, case_id_, id, "x");
+  grpc::Status outsider = Upload(erin_token_, file, id);
+  EXPECT_EQ(outsider.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Upload("", file, id).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  ASSERT_TRUE(Upload(dave_token_, file, id).ok());
+  // A contributor uploads but cannot read; an outsider neither.
+  for (const std::string* token : {&dave_token_, &erin_token_}) {
+    EXPECT_EQ(Download(*token, id).status().code(),
+              absl::StatusCode::kPermissionDenied);
+    EXPECT_EQ(List(*token).status().code(),
+              absl::StatusCode::kPermissionDenied);
+  }
+}
+
+TEST_F(RecordsTest, AServerKilledMidUploadLosesNothingAcknowledged) {
+  const auto done_id = NewRecordId();
+  const std::string done = MakeRecord(*dave_, case_id_, done_id, "kept");
+  ASSERT_TRUE(Upload(dave_token_, done, done_id).ok());
+
+  const auto id = NewRecordId();
+  std::string body(6 * kMiB, '\0');
+  randombytes_buf(body.data(), body.size());
+  const std::string file = MakeRecord(*dave_, case_id_, id, body);
+  {
+    grpc::ClientContext context;
+    client::AuthorizeCall(context, dave_token_);
+    tvault::v1::UploadResponse response;
+    auto writer = stub_->Upload(&context, &response);
+    tvault::v1::UploadRequest first;
+    *first.mutable_start() = Start(case_id_, id, file);
+    ASSERT_TRUE(writer->Write(first));
+    for (size_t at = 0; at < 3 * kMiB; at += kMiB) {
+      tvault::v1::UploadRequest data;
+      data.set_data(file.substr(at, kMiB));
+      ASSERT_TRUE(writer->Write(data));
+    }
+    // Let the vault store what it received, then kill it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    vault_->Kill();
+    context.TryCancel();
+  }
+  ASSERT_TRUE(vault_->Start().ok());
+  stub_ = vault_->Stub();
+  Resign();
+  absl::StatusOr<std::string> kept = Download(alice_token_, done_id);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_TRUE(*kept == done);
+  absl::StatusOr<tvault::v1::ListRecordsResponse> listed = List(alice_token_);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->records_size(), 1);
+  EXPECT_EQ(Download(alice_token_, id).status().code(),
+            absl::StatusCode::kNotFound);
+  const uint64_t held = HeldBytes(dave_token_, id);
+  EXPECT_LE(held, 3 * kMiB);
+  ASSERT_TRUE(Send(dave_token_, Start(case_id_, id, file, held), file,
+                   file.size(), nullptr)
+                  .ok());
+  absl::StatusOr<std::string> back = Download(bob_token_, id);
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(*back == file);
+}
+
+TEST_F(RecordsTest, ThePlaintextNeverReachesTheServersDisk) {
+  const auto id = NewRecordId();
+  std::string body =
+      std::string(200000, ' ') + kCanary + std::string(1000, ' ');
+  ASSERT_TRUE(
+      Upload(dave_token_, MakeRecord(*dave_, case_id_, id, body), id).ok());
+  stub_.reset();
+  ASSERT_EQ(vault_->Stop(), 0);
+  for (const auto& f :
+       std::filesystem::recursive_directory_iterator(vault_->root())) {
+    if (!f.is_regular_file()) continue;
+    const std::string content = testing::ReadTestFile(f.path().string());
+    EXPECT_FALSE(absl::StrContains(content, kCanary)) << f.path();
+    EXPECT_FALSE(absl::StrContains(content, "What happened")) << f.path();
+  }
+}
+
+}  // namespace
+}  // namespace tvault::vault
