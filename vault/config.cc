@@ -1,8 +1,8 @@
 #include "vault/config.h"
 
+#include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -89,6 +89,12 @@ absl::StatusOr<VaultConfig> ParseVaultConfig(absl::string_view text) {
 }
 
 absl::StatusOr<VaultConfig> LoadVaultConfig(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read the configuration file ", path,
+                     ": it does not exist or is not a regular file"));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return absl::NotFoundError(
@@ -97,6 +103,10 @@ absl::StatusOr<VaultConfig> LoadVaultConfig(const std::string& path) {
   std::string text(kMaxConfigSize + 1, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<size_t>(in.gcount()));
+  if (in.bad()) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read the configuration file ", path));
+  }
   if (text.size() > kMaxConfigSize) {
     return absl::InvalidArgumentError(
         absl::StrCat("the configuration file ", path, " is too large"));

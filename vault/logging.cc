@@ -68,28 +68,35 @@ void LogWarning(absl::string_view message) { Write("warning", message); }
 void LogError(absl::string_view message) { Write("error", message); }
 
 std::string ScrubGrpcLogMessage(absl::string_view message) {
-  std::string clean(message.substr(0, 4 * kMaxScrubbedSize));
+  // Only whole words of the first 2 KiB count: a word cut by that limit is
+  // dropped, not shown in part.
+  constexpr size_t kMaxInput = 4 * kMaxScrubbedSize;
+  std::string clean(message.substr(0, kMaxInput));
+  if (message.size() > kMaxInput) {
+    // The cut word becomes one redaction mark (':' is never shown).
+    const size_t space = clean.find_last_of(" \t\r\n");
+    clean.resize(space == std::string::npos ? 0 : space);
+    clean += " :";
+  }
   for (char& c : clean) {
     if (absl::ascii_iscntrl(c) || static_cast<unsigned char>(c) >= 0x80) {
       c = ' ';
     }
   }
+  static constexpr absl::string_view kMark = "[…]";
   std::string out;
   bool last_redacted = false;
   for (absl::string_view word : absl::StrSplit(clean, ' ', absl::SkipEmpty())) {
     const bool redact = Suspicious(word);
     if (redact && last_redacted) continue;  // one mark for a run
-    if (!out.empty()) out += ' ';
-    if (redact) {
-      out += "[…]";
-    } else {
-      out.append(word.data(), word.size());
-    }
-    last_redacted = redact;
-    if (out.size() >= kMaxScrubbedSize) {
-      out.resize(kMaxScrubbedSize);
+    const absl::string_view shown = redact ? kMark : word;
+    // Whole words and marks only: stop before the limit would cut one.
+    if (out.size() + (out.empty() ? 0 : 1) + shown.size() > kMaxScrubbedSize) {
       break;
     }
+    if (!out.empty()) out += ' ';
+    out.append(shown.data(), shown.size());
+    last_redacted = redact;
   }
   return out;
 }

@@ -104,19 +104,71 @@ absl::StatusOr<uint64_t> TransparencyLog::Append(
   return AppendToLogTree(txn, crypto::SerializeDeterministic(entry));
 }
 
+absl::Status TransparencyLog::LoadMirror() {
+  mirror_loaded_ = true;
+  mirrored_size_ = 0;
+  if (mirror_path_.empty()) return absl::OkStatus();
+  absl::StatusOr<std::string> note = ReadMirror(mirror_path_);
+  if (absl::IsNotFound(note.status())) return absl::OkStatus();
+  if (!note.ok()) {
+    mirror_loaded_ = false;
+    return note.status();
+  }
+  const crypto::NoteVerifier verifiers[] = {verifier()};
+  absl::StatusOr<crypto::OpenedNote> opened =
+      note->size() > kMaxMirrorSize ? absl::InvalidArgumentError("too large")
+                                    : crypto::OpenNote(*note, verifiers);
+  absl::StatusOr<crypto::Checkpoint> mirrored =
+      opened.ok() ? crypto::ParseCheckpoint(opened->text)
+                  : absl::StatusOr<crypto::Checkpoint>(opened.status());
+  if (!mirrored.ok() || mirrored->origin != origin()) {
+    mirror_loaded_ = false;
+    return absl::DataLossError(absl::StrCat(
+        "the checkpoint copy ", mirror_path_,
+        " is not a checkpoint signed by this vault's log key; check the "
+        "configured checkpoint_copy path"));
+  }
+  mirrored_size_ = mirrored->tree_size;
+  mirrored_root_ = mirrored->root_hash;
+  return absl::OkStatus();
+}
+
+absl::Status TransparencyLog::CheckTreeAgainstMirror(StoreTransaction& txn) {
+  if (!mirror_loaded_) {
+    if (absl::Status s = LoadMirror(); !s.ok()) return s;
+  }
+  if (mirrored_size_ == 0) return absl::OkStatus();
+  absl::StatusOr<uint64_t> size = txn.LogSize();
+  if (!size.ok()) return size.status();
+  if (*size < mirrored_size_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "ROLLBACK: the database's log has ", *size,
+        " entries but this vault already published a checkpoint of ",
+        mirrored_size_, " (kept in ", mirror_path_,
+        "). The database was replaced by an older copy, and serving it "
+        "would show clients a history that contradicts what they saw. "
+        "Refusing to sign: restore the latest database, or, if the loss "
+        "is accepted, tell every member before moving the copy aside"));
+  }
+  absl::StatusOr<crypto::Hash> root = LogTreeRoot(txn, mirrored_size_);
+  if (!root.ok()) return root.status();
+  if (*root != mirrored_root_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "FORK: the database's log at size ", mirrored_size_,
+        " differs from the checkpoint this vault published (kept in ",
+        mirror_path_,
+        "). Refusing to sign: the database was replaced or altered"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<CheckpointRow> TransparencyLog::SignCheckpoint(
     StoreTransaction& txn) {
   absl::StatusOr<uint64_t> size = txn.LogSize();
   if (!size.ok()) return size.status();
   {
     MutexLock lock(mu_);
-    if (*size < mirrored_size_) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "refusing to sign: the log has ", *size,
-          " entries but a checkpoint of ", mirrored_size_,
-          " was already published; the database was replaced by an older "
-          "copy"));
-    }
+    if (absl::Status s = CheckTreeAgainstMirror(txn); !s.ok()) return s;
   }
   absl::StatusOr<CheckpointRow> latest = txn.ReadLatestCheckpoint();
   if (latest.ok() && latest->tree_size == *size) return latest;
@@ -143,64 +195,35 @@ absl::StatusOr<CheckpointRow> TransparencyLog::SignCheckpoint(
 
 absl::Status TransparencyLog::MirrorCheckpoint(const CheckpointRow& row) {
   if (mirror_path_.empty()) return absl::OkStatus();
+  const crypto::NoteVerifier verifiers[] = {verifier()};
+  absl::StatusOr<crypto::OpenedNote> opened =
+      crypto::OpenNote(row.note, verifiers);
+  absl::StatusOr<crypto::Checkpoint> checkpoint =
+      opened.ok() ? crypto::ParseCheckpoint(opened->text)
+                  : absl::StatusOr<crypto::Checkpoint>(opened.status());
+  if (!checkpoint.ok()) {
+    return absl::InternalError("the checkpoint to mirror does not verify");
+  }
   MutexLock lock(mu_);
-  if (row.tree_size < mirrored_size_) return absl::OkStatus();
+  if (!mirror_loaded_) {
+    if (absl::Status s = LoadMirror(); !s.ok()) return s;
+  }
+  if (row.tree_size <= mirrored_size_) return absl::OkStatus();
   if (absl::Status s = ReplaceFileDurably(mirror_path_, row.note); !s.ok()) {
     return s;
   }
-  mirrored_size_ = row.tree_size;
+  mirrored_size_ = checkpoint->tree_size;
+  mirrored_root_ = checkpoint->root_hash;
   return absl::OkStatus();
 }
 
 absl::Status TransparencyLog::CheckAgainstMirror(Store& store) {
-  if (mirror_path_.empty()) return absl::OkStatus();
-  absl::StatusOr<std::string> note = ReadMirror(mirror_path_);
-  if (absl::IsNotFound(note.status())) return absl::OkStatus();
-  if (!note.ok()) return note.status();
-  const crypto::NoteVerifier verifiers[] = {verifier()};
-  absl::StatusOr<crypto::OpenedNote> opened =
-      note->size() > kMaxMirrorSize ? absl::InvalidArgumentError("too large")
-                                    : crypto::OpenNote(*note, verifiers);
-  absl::StatusOr<crypto::Checkpoint> mirrored =
-      opened.ok() ? crypto::ParseCheckpoint(opened->text)
-                  : absl::StatusOr<crypto::Checkpoint>(opened.status());
-  if (!mirrored.ok() || mirrored->origin != origin()) {
-    return absl::DataLossError(absl::StrCat(
-        "the checkpoint copy ", mirror_path_,
-        " is not a checkpoint signed by this vault's log key; check the "
-        "configured checkpoint_copy path"));
-  }
-  absl::Status verdict;
-  absl::Status status = store.RunInTransaction([&](StoreTransaction& txn) {
-    absl::StatusOr<uint64_t> size = txn.LogSize();
-    if (!size.ok()) return size.status();
-    if (*size < mirrored->tree_size) {
-      verdict = absl::FailedPreconditionError(absl::StrCat(
-          "ROLLBACK: the database's log has ", *size,
-          " entries but this vault already published a checkpoint of ",
-          mirrored->tree_size, " (kept in ", mirror_path_,
-          "). The database was replaced by an older copy, and serving it "
-          "would show clients a history that contradicts what they saw. "
-          "Refusing to start: restore the latest database, or, if the loss "
-          "is accepted, tell every member before moving the copy aside"));
-      return absl::OkStatus();
-    }
-    absl::StatusOr<crypto::Hash> root = LogTreeRoot(txn, mirrored->tree_size);
-    if (!root.ok()) return root.status();
-    if (*root != mirrored->root_hash) {
-      verdict = absl::FailedPreconditionError(absl::StrCat(
-          "FORK: the database's log at size ", mirrored->tree_size,
-          " differs from the checkpoint this vault published (kept in ",
-          mirror_path_,
-          "). Refusing to start: the database was replaced or altered"));
-    }
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
-  if (!verdict.ok()) return verdict;
   MutexLock lock(mu_);
-  mirrored_size_ = mirrored->tree_size;
-  return absl::OkStatus();
+  if (absl::Status s = LoadMirror(); !s.ok()) return s;
+  return store.RunInTransaction([&](StoreTransaction& txn)
+                                    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                      return CheckTreeAgainstMirror(txn);
+                                    });
 }
 
 }  // namespace tvault::vault

@@ -13,8 +13,12 @@
 //   each commit, MirrorCheckpoint writes it there (atomically, fsync'ed).
 //   CheckAgainstMirror, run before serving, refuses (FailedPrecondition,
 //   saying what to do) when the database's tree is smaller than the
-//   mirrored one or does not contain it; SignCheckpoint refuses to sign a
-//   tree smaller than any this object mirrored.
+//   mirrored one or does not contain it. SignCheckpoint makes the same
+//   check every time, against the mirror file (read once, then tracked in
+//   memory): it never signs a tree that is smaller than the mirrored one or
+//   whose prefix of the mirrored size has another root, even if the
+//   database is replaced under a running vault, and so never moves the
+//   mirror back.
 //
 // Thread-safe: Append and SignCheckpoint use only their transaction;
 // MirrorCheckpoint serialises writers and never moves the mirror back.
@@ -27,6 +31,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "crypto/merkle.h"
 #include "crypto/mutex.h"
 #include "crypto/signed_note.h"
 #include "proto/records.pb.h"
@@ -53,8 +58,9 @@ class TransparencyLog {
 
   // Signs and stores a checkpoint of the log as `txn` leaves it, unless the
   // stored latest checkpoint already has that size (then returns it).
-  // FailedPrecondition if the tree is smaller than a checkpoint already
-  // mirrored.
+  // FailedPrecondition (ROLLBACK or FORK) if the tree does not contain the
+  // mirrored checkpoint; DataLoss if the mirror file is not a checkpoint of
+  // this log.
   absl::StatusOr<CheckpointRow> SignCheckpoint(StoreTransaction& txn);
 
   // Writes `row` to the mirror, after the transaction that signed it
@@ -71,10 +77,19 @@ class TransparencyLog {
   absl::Status CheckAgainstMirror(Store& store);
 
  private:
+  // Reads the mirror file into mirrored_* (none yet: size 0).
+  absl::Status LoadMirror() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // FailedPrecondition unless the tree `txn` holds contains the mirrored
+  // checkpoint.
+  absl::Status CheckTreeAgainstMirror(StoreTransaction& txn)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   crypto::NoteSigner signer_;
   const std::string mirror_path_;
   Mutex mu_;
+  bool mirror_loaded_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t mirrored_size_ ABSL_GUARDED_BY(mu_) = 0;
+  crypto::Hash mirrored_root_ ABSL_GUARDED_BY(mu_){};
 };
 
 // The current time rounded down to the hour, as record entries carry it.

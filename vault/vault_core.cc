@@ -500,46 +500,30 @@ VaultCore::PublishDescriptor(
     } else if (!chain.ok()) {
       return chain.status();
     } else {
-      // Already stored, byte for byte: nothing to do.
-      if (const crypto::VerifiedDescriptor* held = chain->Find(body.epoch());
-          held != nullptr) {
-        absl::StatusOr<std::vector<DescriptorRow>> rows =
-            txn.ListDescriptors(*case_id);
-        if (!rows.ok()) return rows.status();
-        for (const DescriptorRow& row : *rows) {
-          if (row.body_hash == hash) return absl::OkStatus();
-        }
-      }
       if (absl::Status s =
               CheckAllowed(*caller, Action::kPublishDescriptor, &*chain, m.now);
           !s.ok()) {
         return s;
       }
+      // Already stored, byte for byte (body and signature): nothing to do.
+      absl::StatusOr<std::vector<DescriptorRow>> rows =
+          txn.ListDescriptors(*case_id);
+      if (!rows.ok()) return rows.status();
+      const std::string stored = statement.SerializeAsString();
+      for (const DescriptorRow& row : *rows) {
+        if (row.statement == stored) return absl::OkStatus();
+      }
     }
     const uint32_t highest_before =
         new_case ? 0 : chain->highest_epoch().value_or(0);
-    if (const crypto::VerifiedDescriptor* current = chain->Current();
-        !new_case && current != nullptr) {
-      if (body.epoch() < highest_before) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "epoch ", body.epoch(), " is older than the case's current epoch ",
-            highest_before, ": publish epoch ", highest_before + 1,
-            " instead"));
-      }
-      if (body.epoch() == highest_before) {
-        if (!crypto::DiffersOnlyInNotAfter(body, current->body)) {
-          return absl::AlreadyExistsError(absl::StrCat(
-              "a different descriptor for epoch ", body.epoch(),
-              " is already published; only its not_after may change (a "
-              "renewal). Publish the next epoch instead"));
-        }
-        if (body.not_after() <= current->body.not_after()) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "epoch ", body.epoch(),
-              " is already published; a renewal must carry a later "
-              "not_after than the current one"));
-        }
-      }
+    const crypto::VerifiedDescriptor* current_before =
+        new_case ? nullptr : chain->Current();
+    const int64_t not_after_before =
+        current_before == nullptr ? 0 : current_before->body.not_after();
+    if (!new_case && body.epoch() < highest_before) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "epoch ", body.epoch(), " is older than the case's current epoch ",
+          highest_before, ": publish epoch ", highest_before + 1, " instead"));
     }
     if (absl::Status s = chain->Accept(statement, certs.Lookup()); !s.ok()) {
       if (absl::IsAlreadyExists(s)) {
@@ -554,6 +538,13 @@ VaultCore::PublishDescriptor(
             "a registered certificate");
       }
       return s;
+    }
+    if (!new_case && body.epoch() == highest_before &&
+        body.not_after() <= not_after_before) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "epoch ", body.epoch(),
+          " is already published; a renewal must carry a later not_after "
+          "than the current one"));
     }
     const crypto::VerifiedDescriptor* accepted = chain->Find(body.epoch());
     if (new_case) {

@@ -348,10 +348,6 @@ TEST(ConfigTest, LoadAcceptsFileOfExactlySixtyFourKiB) {
 }
 
 TEST(ConfigTest, LoadOfADirectoryIsNotFound) {
-  GTEST_SKIP() << "BUG: LoadVaultConfig(path of a directory) returns the "
-                  "defaults instead of NotFound (std::ifstream opens a "
-                  "directory, the read fails silently, and the empty text "
-                  "parses as an empty configuration)";
   TempDir dir;
   absl::StatusOr<VaultConfig> c = LoadVaultConfig(dir.path());
   ASSERT_FALSE(c.ok()) << "a directory was read as an empty configuration";
