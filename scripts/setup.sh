@@ -30,6 +30,8 @@ packages=(
   # `script` drives age's passphrase prompt on a pseudo-terminal; GNU time
   # reports peak RSS in bench.sh
   util-linux bsdutils time
+  # the TLS 1.3-only test drives handshakes with `openssl s_client`
+  openssl
   # independent Python reader of records (tools/verify_record.py)
   python3 python3-nacl
 )

@@ -33,6 +33,10 @@ constexpr IntKey kIntKeys[] = {
     {"upload_expiry_seconds", &VaultConfig::upload_expiry_seconds, 3600,
      2592000},
     {"max_pending_uploads", &VaultConfig::max_pending_uploads, 1, 64},
+    {"deletion_delay_seconds", &VaultConfig::deletion_delay_seconds, 1,
+     31536000},
+    {"maintenance_interval_seconds", &VaultConfig::maintenance_interval_seconds,
+     1, 3600},
     {"max_pending_bytes", &VaultConfig::max_pending_bytes, 65536,
      int64_t{1} << 42},
 };

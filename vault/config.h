@@ -25,6 +25,11 @@
 //   upload_expiry_seconds  how long an unfinished upload is kept for a
 //                          resume [604800 (7 days); 3600 .. 2592000]
 //   max_pending_uploads    unfinished uploads per caller [4; 1 .. 64]
+//   deletion_delay_seconds how long a record whose deletion was requested
+//                          stays readable [2592000 (30 days); 1 .. 31536000]
+//   maintenance_interval_seconds  how often expired sessions, challenges
+//                          and uploads are removed and due deletions run
+//                          [60; 1 .. 3600]
 //   max_pending_bytes      bytes of unfinished uploads per caller, counting
 //                          each upload's announced size [8589934592 (8 GiB);
 //                          65536 .. 2^42]
@@ -52,6 +57,8 @@ struct VaultConfig {
   int64_t upload_expiry_seconds = 7 * 86400;
   int64_t max_pending_uploads = 4;
   int64_t max_pending_bytes = int64_t{8} << 30;
+  int64_t deletion_delay_seconds = 30 * 86400;
+  int64_t maintenance_interval_seconds = 60;
 };
 
 // Parses the text of a configuration file (format above).

@@ -254,4 +254,31 @@ grpc::Status VaultGrpcService::Download(
       core_.Download(token->has_value() ? &**token : nullptr, *request, sink));
 }
 
+grpc::Status VaultGrpcService::CreateInvite(
+    grpc::ServerContext* context,
+    const tvault::v1::CreateInviteRequest* request,
+    tvault::v1::CreateInviteResponse* response) {
+  return WithToken(context, response, [&](const SessionTokenHash* token) {
+    return core_.CreateInvite(token, *request);
+  });
+}
+
+grpc::Status VaultGrpcService::RevokeInvite(
+    grpc::ServerContext* context,
+    const tvault::v1::RevokeInviteRequest* request,
+    tvault::v1::RevokeInviteResponse* response) {
+  return WithToken(context, response, [&](const SessionTokenHash* token) {
+    return core_.RevokeInvite(token, *request);
+  });
+}
+
+grpc::Status VaultGrpcService::RequestDeletion(
+    grpc::ServerContext* context,
+    const tvault::v1::RequestDeletionRequest* request,
+    tvault::v1::RequestDeletionResponse* response) {
+  return WithToken(context, response, [&](const SessionTokenHash* token) {
+    return core_.RequestDeletion(token, *request);
+  });
+}
+
 }  // namespace tvault::vault

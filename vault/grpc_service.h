@@ -83,6 +83,18 @@ class VaultGrpcService final : public tvault::v1::Vault::Service {
   grpc::Status Download(
       grpc::ServerContext* context, const tvault::v1::DownloadRequest* request,
       grpc::ServerWriter<tvault::v1::DownloadChunk>* writer) override;
+  grpc::Status CreateInvite(
+      grpc::ServerContext* context,
+      const tvault::v1::CreateInviteRequest* request,
+      tvault::v1::CreateInviteResponse* response) override;
+  grpc::Status RevokeInvite(
+      grpc::ServerContext* context,
+      const tvault::v1::RevokeInviteRequest* request,
+      tvault::v1::RevokeInviteResponse* response) override;
+  grpc::Status RequestDeletion(
+      grpc::ServerContext* context,
+      const tvault::v1::RequestDeletionRequest* request,
+      tvault::v1::RequestDeletionResponse* response) override;
   grpc::Status GetConsistencyProof(
       grpc::ServerContext* context,
       const tvault::v1::GetConsistencyProofRequest* request,

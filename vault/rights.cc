@@ -66,7 +66,19 @@ absl::StatusOr<Caller> Authenticate(StoreTransaction& txn,
   Caller caller;
   caller.kind = session->kind;
   caller.sign_pk = session->sign_pk;
-  if (session->kind == SessionKind::kInvite) return caller;
+  if (session->kind == SessionKind::kInvite) {
+    absl::StatusOr<InviteRow> invite = txn.FindInvite(session->sign_pk);
+    if (!invite.ok()) {
+      return absl::IsNotFound(invite.status())
+                 ? absl::DataLossError("a session refers to an unknown invite")
+                 : invite.status();
+    }
+    if (absl::Status s = CheckInviteLive(*invite, now, false); !s.ok()) {
+      return s;
+    }
+    caller.invite = std::move(*invite);
+    return caller;
+  }
 
   absl::StatusOr<AccountRow> account =
       txn.FindAccountBySignPk(session->sign_pk);
@@ -92,9 +104,42 @@ absl::StatusOr<Caller> Authenticate(StoreTransaction& txn,
   return caller;
 }
 
+absl::Status CheckInviteLive(const InviteRow& invite, int64_t now,
+                             bool require_use) {
+  if (invite.revoked) {
+    return absl::PermissionDeniedError(
+        "this invite was revoked by the case's owners; ask them for a new "
+        "one");
+  }
+  if (invite.expires <= now) {
+    return absl::PermissionDeniedError(
+        "this invite has expired; ask the case's owners for a new one");
+  }
+  if (require_use && invite.uses_left == 0) {
+    return absl::PermissionDeniedError(
+        "this invite has been used as many times as it allows; ask the "
+        "case's owners for a new one");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckAllowed(const Caller& caller, Action action,
                           const crypto::CaseChain* chain, int64_t now,
                           uint32_t epoch) {
+  if (caller.invite && action == Action::kUpload) {
+    const crypto::VerifiedDescriptor* current =
+        chain == nullptr ? nullptr : chain->Current();
+    if (current == nullptr) return absl::InternalError("no case chain");
+    if (crypto::AsString(caller.invite->case_id) != current->body.case_id()) {
+      return absl::PermissionDeniedError("this invite is for another case");
+    }
+    if (caller.invite->epoch != current->body.epoch()) {
+      return absl::PermissionDeniedError(
+          "this invite belongs to an earlier membership of the case and no "
+          "longer works; ask the case's owners for a new one");
+    }
+    return absl::OkStatus();
+  }
   if (caller.kind != SessionKind::kAccount || !caller.certificate) {
     return absl::PermissionDeniedError(
         "an invite can only be used to submit records; this call needs an "
@@ -153,12 +198,16 @@ absl::Status CheckAllowed(const Caller& caller, Action action,
           "only reviewers who are members of epoch ", epoch,
           " (or of a later epoch) may read its records, and you are not one"));
     case Action::kPublishDescriptor:
-    case Action::kPublishGrants: {
+    case Action::kPublishGrants:
+    case Action::kManageInvites:
+    case Action::kRequestDeletion: {
       if (!Lists(d.owners(), cert.fingerprint)) {
         return absl::PermissionDeniedError(absl::StrCat(
-            "only an owner of the case's current epoch (", d.epoch(),
-            ") may publish ",
-            action == Action::kPublishGrants ? "grants" : "its descriptors",
+            "only an owner of the case's current epoch (", d.epoch(), ") may ",
+            action == Action::kPublishGrants     ? "publish grants"
+            : action == Action::kManageInvites   ? "manage invites"
+            : action == Action::kRequestDeletion ? "ask for deletions"
+                                                 : "publish descriptors",
             ", and you are not one"));
       }
       // The caller's certificate is current (Authenticate); owners hold

@@ -19,10 +19,12 @@
 //   case's current descriptor.
 // - kUpload: an account listed in the current epoch as owner or member
 //   (with the REVIEWER role) or as contributor (CONTRIBUTOR or REVIEWER).
-//   Invites come with a later part.
+//   An invite session: only to its own case, and only while its epoch is
+//   the case's current one (a new epoch retires older invites).
 // - kReadRecords: a REVIEWER listed as member of the records' epoch or of
 //   a later epoch (they hold, or may be given, that epoch's key).
-// - kPublishDescriptor, kPublishGrants: an account with the REVIEWER role
+// - kPublishDescriptor, kPublishGrants, kManageInvites, kRequestDeletion: an
+// account with the REVIEWER role
 //   listed among the owners of the case's current epoch. (For a new case,
 //   the epoch-0 descriptor being published is that epoch.) Which members a
 //   grant may reach is checked with the signatures, in crypto/grant.h.
@@ -52,6 +54,9 @@ struct Caller {
   // Set for accounts: the registered certificate, verified under the org
   // key and valid at the time of authentication.
   std::optional<crypto::VerifiedCertificate> certificate;
+  // Set for invite sessions: the invite, live (not revoked, not expired,
+  // uses left) at the time of authentication.
+  std::optional<InviteRow> invite;
 };
 
 enum class Action {
@@ -62,6 +67,8 @@ enum class Action {
   kPublishGrants,
   kUpload,
   kReadRecords,  // with the records' epoch
+  kManageInvites,
+  kRequestDeletion,
 };
 
 // The session behind `token_hash` (nullptr: the call carried none), its
@@ -78,6 +85,13 @@ absl::Status CheckCertificateCurrent(StoreTransaction& txn,
                                      const crypto::VerifiedCertificate& cert,
                                      absl::Span<const uint8_t> org_pk,
                                      int64_t now);
+
+// Whether an invite may be used at `now`: not revoked, not expired, and
+// (with `require_use`) uses left. PermissionDenied saying which, and what
+// to do. A used-up invite can still sign in, to fetch the receipt of what
+// it submitted.
+absl::Status CheckInviteLive(const InviteRow& invite, int64_t now,
+                             bool require_use);
 
 // The decision. `chain` is the case's verified chain (for the case
 // actions; nullptr for kListCases).

@@ -33,7 +33,6 @@ namespace {
 // gRPC 1.51's sync server waits out the whole grace even when no call is
 // running (measured: ~5 s of a 10 s grace), so keep it short.
 constexpr auto kShutdownGrace = std::chrono::seconds(1);
-constexpr auto kMaintenanceInterval = std::chrono::seconds(60);
 
 // Writes `text` to `path` through a temporary file and rename, so a reader
 // never sees a partial address.
@@ -65,7 +64,9 @@ std::string BoundAddress(const std::string& listen, int port) {
 class Maintenance {
  public:
   explicit Maintenance(VaultCore& core)
-      : thread_([this, &core] { Run(core); }) {}
+      : interval_(
+            std::chrono::seconds(core.config().maintenance_interval_seconds)),
+        thread_([this, &core] { Run(core); }) {}
   ~Maintenance() {
     {
       MutexLock lock(mu_);
@@ -79,9 +80,9 @@ class Maintenance {
   void Run(VaultCore& core) {
     MutexLock lock(mu_);
     while (true) {
-      if (cv_.WaitFor(mu_, kMaintenanceInterval,
-                      [this]()
-                          ABSL_NO_THREAD_SAFETY_ANALYSIS { return stop_; })) {
+      if (cv_.WaitFor(mu_, interval_, [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return stop_;
+          })) {
         break;
       }
       absl::StatusOr<int64_t> done = core.Maintain();
@@ -91,6 +92,7 @@ class Maintenance {
     }
   }
 
+  const std::chrono::seconds interval_;
   Mutex mu_;
   CondVar cv_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

@@ -95,7 +95,8 @@ CREATE TABLE latest_checkpoint (
 );
 )sql";
 
-// Schema version 3 (issue 6): uploads, their chunk rows, records.
+// Schema version 3 (issue 6): uploads, their chunk rows, records,
+// invites and deletions.
 constexpr char kSchemaV3[] = R"sql(
 CREATE TABLE uploads (
   record_id BLOB NOT NULL PRIMARY KEY CHECK (length(record_id) = 16),
@@ -128,6 +129,23 @@ CREATE TABLE records (
   receipt_tree_size INTEGER NOT NULL CHECK (receipt_tree_size > log_index)
 );
 CREATE INDEX records_by_case ON records (case_id, record_id);
+CREATE TABLE invites (
+  invite_pk BLOB NOT NULL PRIMARY KEY CHECK (length(invite_pk) = 32),
+  case_id BLOB NOT NULL REFERENCES cases (case_id),
+  epoch INTEGER NOT NULL CHECK (epoch BETWEEN 0 AND 4294967295),
+  expires INTEGER NOT NULL,
+  uses_left INTEGER NOT NULL CHECK (uses_left >= 0),
+  revoked INTEGER NOT NULL CHECK (revoked IN (0, 1)),
+  statement BLOB NOT NULL
+);
+CREATE TABLE deletions (
+  record_id BLOB NOT NULL PRIMARY KEY REFERENCES records (record_id),
+  request_sha256 BLOB NOT NULL CHECK (length(request_sha256) = 32),
+  statement BLOB NOT NULL,
+  delete_after INTEGER NOT NULL,
+  done INTEGER NOT NULL CHECK (done IN (0, 1))
+);
+CREATE INDEX deletions_due ON deletions (done, delete_after);
 )sql";
 
 struct Migration {

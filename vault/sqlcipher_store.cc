@@ -246,6 +246,22 @@ absl::Status SqlcipherStore::CheckNotReentrant() const {
   return absl::OkStatus();
 }
 
+absl::Status SqlcipherStore::TruncateWal() {
+  absl::Status reentrant = CheckNotReentrant();
+  if (!reentrant.ok()) return reentrant;
+  MutexLock lock(mu_);
+  int log_frames = 0;
+  int checkpointed = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(
+      db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log_frames, &checkpointed);
+  if (rc == SQLITE_BUSY) {
+    return absl::UnavailableError(
+        "the write-ahead log could not be emptied: another reader holds it");
+  }
+  if (rc != SQLITE_OK) return SqliteError(db_, rc, "empty the write-ahead log");
+  return absl::OkStatus();
+}
+
 absl::Status SqlcipherStore::RunInTransaction(
     absl::FunctionRef<absl::Status(StoreTransaction&)> fn) {
   absl::Status reentrant = CheckNotReentrant();

@@ -109,6 +109,7 @@ class SqlcipherStore final : public Store {
   // the start, so a commit never fails for a lock taken in between).
   absl::Status RunInTransaction(
       absl::FunctionRef<absl::Status(StoreTransaction&)> fn) override;
+  absl::Status TruncateWal() override;
 
   // The connection's settings as SQLite reports them now, for tests and
   // for an operator's status page.

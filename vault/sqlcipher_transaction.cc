@@ -587,6 +587,112 @@ class SqlcipherTransaction final : public StoreTransaction {
     return out;
   }
 
+  absl::Status InsertInvite(const InviteRow& i) override {
+    absl::StatusOr<Statement> stmt = Start(
+        "INSERT INTO invites (invite_pk, case_id, epoch, expires, uses_left, "
+        "revoked, statement) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindBlob(1, i.invite_pk);
+    stmt->BindBlob(2, i.case_id);
+    stmt->BindInt(3, i.epoch);
+    stmt->BindInt(4, i.expires);
+    stmt->BindInt(5, i.uses_left);
+    stmt->BindInt(6, i.revoked ? 1 : 0);
+    stmt->BindBlob(7, i.statement);
+    return Done(*stmt, "store the invite");
+  }
+
+  absl::StatusOr<InviteRow> FindInvite(
+      const crypto::SignPublicKey& invite_pk) override {
+    absl::StatusOr<Statement> stmt = Start(
+        "SELECT invite_pk, case_id, epoch, expires, uses_left, revoked, "
+        "statement FROM invites WHERE invite_pk = ?1");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindBlob(1, invite_pk);
+    absl::StatusOr<bool> row = Next(*stmt, "read an invite");
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::NotFoundError("no such invite");
+    InviteRow i;
+    uint32_t uses = 0;
+    if (!stmt->Array(0, i.invite_pk) || !stmt->Array(1, i.case_id) ||
+        !Epoch(*stmt, 2, i.epoch) || !Epoch(*stmt, 4, uses)) {
+      return Corrupt("invites");
+    }
+    i.expires = stmt->Int(3);
+    i.uses_left = uses;
+    i.revoked = stmt->Int(5) != 0;
+    i.statement = stmt->Bytes(6);
+    return i;
+  }
+
+  absl::Status RevokeInvite(const crypto::SignPublicKey& invite_pk) override {
+    return ChangeOneRow("UPDATE invites SET revoked = 1 WHERE invite_pk = ?1",
+                        invite_pk, "revoke the invite",
+                        absl::NotFoundError("no such invite"));
+  }
+
+  absl::Status UseInvite(const crypto::SignPublicKey& invite_pk) override {
+    absl::StatusOr<InviteRow> invite = FindInvite(invite_pk);
+    if (!invite.ok()) return invite.status();
+    if (invite->uses_left == 0) {
+      return absl::ResourceExhaustedError("the invite is used up");
+    }
+    return ChangeOneRow(
+        "UPDATE invites SET uses_left = uses_left - 1 WHERE invite_pk = ?1",
+        invite_pk, "use the invite", absl::NotFoundError("no such invite"));
+  }
+
+  absl::Status InsertDeletion(const DeletionRow& d) override {
+    absl::StatusOr<RecordRow> record = FindRecord(d.record_id);
+    if (absl::IsNotFound(record.status())) {
+      return absl::FailedPreconditionError("no such record");
+    }
+    if (!record.ok()) return record.status();
+    absl::StatusOr<Statement> stmt = Start(
+        "INSERT INTO deletions (record_id, request_sha256, statement, "
+        "delete_after, done) VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindBlob(1, d.record_id);
+    stmt->BindBlob(2, d.request_sha256);
+    stmt->BindBlob(3, d.statement);
+    stmt->BindInt(4, d.delete_after);
+    stmt->BindInt(5, d.done ? 1 : 0);
+    return Done(*stmt, "store the deletion request");
+  }
+
+  absl::StatusOr<DeletionRow> FindDeletion(const RecordId& record_id) override {
+    absl::StatusOr<std::vector<DeletionRow>> rows =
+        SelectDeletions("WHERE record_id = ?1",
+                        [&](Statement& stmt) { stmt.BindBlob(1, record_id); });
+    if (!rows.ok()) return rows.status();
+    if (rows->empty()) return absl::NotFoundError("no deletion requested");
+    return rows->front();
+  }
+
+  absl::StatusOr<std::vector<DeletionRow>> DueDeletions(int64_t now,
+                                                        size_t limit) override {
+    return SelectDeletions(
+        "WHERE done = 0 AND delete_after <= ?1 ORDER BY delete_after LIMIT ?2",
+        [&](Statement& stmt) {
+          stmt.BindInt(1, now);
+          stmt.BindInt(2, static_cast<int64_t>(limit));
+        });
+  }
+
+  absl::Status ExecuteDeletion(const RecordId& record_id) override {
+    absl::StatusOr<Statement> chunks =
+        Start("DELETE FROM chunks WHERE record_id = ?1");
+    if (!chunks.ok()) return chunks.status();
+    chunks->BindBlob(1, record_id);
+    if (absl::Status s = Done(*chunks, "remove the record's data"); !s.ok()) {
+      return s;
+    }
+    return ChangeOneRow(
+        "UPDATE deletions SET done = 1 WHERE record_id = ?1 AND done = 0",
+        record_id, "mark the deletion done",
+        absl::NotFoundError("no pending deletion for that record"));
+  }
+
   absl::StatusOr<CheckpointRow> ReadLatestCheckpoint() override {
     absl::StatusOr<Statement> stmt =
         Start("SELECT tree_size, note FROM latest_checkpoint WHERE id = 1");
@@ -687,6 +793,42 @@ class SqlcipherTransaction final : public StoreTransaction {
     }
     out = static_cast<uint32_t>(value);
     return true;
+  }
+
+  // Runs `sql` with ?1 = `key`; `none` if it changed no row.
+  absl::Status ChangeOneRow(absl::string_view sql,
+                            absl::Span<const uint8_t> key,
+                            absl::string_view what, absl::Status none) {
+    absl::StatusOr<Statement> stmt = Start(sql);
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindBlob(1, key);
+    if (absl::Status s = Done(*stmt, what); !s.ok()) return s;
+    return sqlite3_changes(db_) == 1 ? absl::OkStatus() : none;
+  }
+
+  template <typename Bind>
+  absl::StatusOr<std::vector<DeletionRow>> SelectDeletions(
+      absl::string_view where, Bind bind) {
+    absl::StatusOr<Statement> stmt = Start(absl::StrCat(
+        "SELECT record_id, request_sha256, statement, delete_after, done "
+        "FROM deletions ",
+        where));
+    if (!stmt.ok()) return stmt.status();
+    bind(*stmt);
+    std::vector<DeletionRow> out;
+    while (true) {
+      absl::StatusOr<bool> row = Next(*stmt, "read deletions");
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      DeletionRow& d = out.emplace_back();
+      if (!stmt->Array(0, d.record_id) || !stmt->Array(1, d.request_sha256)) {
+        return Corrupt("deletions");
+      }
+      d.statement = stmt->Bytes(2);
+      d.delete_after = stmt->Int(3);
+      d.done = stmt->Int(4) != 0;
+    }
+    return out;
   }
 
   template <typename Bind>

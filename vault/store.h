@@ -176,6 +176,29 @@ struct RecordRow {
 
 inline constexpr size_t kMaxChunkBytes = size_t{1} << 20;
 
+// A registered invite (DESIGN.md §7): only its public key, case, epoch,
+// expiry and uses; never who it was given to.
+struct InviteRow {
+  crypto::SignPublicKey invite_pk{};
+  CaseId case_id{};
+  uint32_t epoch = 0;
+  int64_t expires = 0;
+  uint32_t uses_left = 0;
+  bool revoked = false;
+  std::string statement;  // serialised SignedStatement (InviteStatement)
+  bool operator==(const InviteRow&) const = default;
+};
+
+// An owner's request to delete a record, and its execution.
+struct DeletionRow {
+  RecordId record_id{};
+  crypto::Sha256 request_sha256{};  // of the DeleteRequest body
+  std::string statement;            // serialised SignedStatement
+  int64_t delete_after = 0;
+  bool done = false;  // the ciphertext is gone; the row is the tombstone
+  bool operator==(const DeletionRow&) const = default;
+};
+
 // The most entries one ReadLogEntries call returns.
 inline constexpr uint64_t kMaxLogEntriesPerRead = 4096;
 
@@ -266,6 +289,26 @@ class StoreTransaction {
                                                  uint64_t offset,
                                                  size_t max_bytes) = 0;
 
+  // Invites. InsertInvite: AlreadyExists if the key is registered.
+  virtual absl::Status InsertInvite(const InviteRow& invite) = 0;
+  virtual absl::StatusOr<InviteRow> FindInvite(
+      const crypto::SignPublicKey& invite_pk) = 0;
+  // Sets revoked. NotFound if unknown.
+  virtual absl::Status RevokeInvite(const crypto::SignPublicKey& invite_pk) = 0;
+  // Takes one use. NotFound if unknown; ResourceExhausted if none is left.
+  virtual absl::Status UseInvite(const crypto::SignPublicKey& invite_pk) = 0;
+
+  // Deletions. InsertDeletion: AlreadyExists if the record has one;
+  // FailedPrecondition if the record is unknown.
+  virtual absl::Status InsertDeletion(const DeletionRow& deletion) = 0;
+  virtual absl::StatusOr<DeletionRow> FindDeletion(
+      const RecordId& record_id) = 0;
+  // Deletions not done with delete_after <= now, at most `limit`.
+  virtual absl::StatusOr<std::vector<DeletionRow>> DueDeletions(
+      int64_t now, size_t limit) = 0;
+  // Removes the record's ciphertext and marks the deletion done.
+  virtual absl::Status ExecuteDeletion(const RecordId& record_id) = 0;
+
   // Challenges. InsertChallenge: AlreadyExists on a repeated nonce.
   virtual absl::Status InsertChallenge(const ChallengeRow& challenge) = 0;
   // Deletes the challenge, so that it can answer one sign-in only; call it
@@ -329,6 +372,12 @@ class Store {
   // see the backend for how transactions from several threads interleave.
   virtual absl::Status RunInTransaction(
       absl::FunctionRef<absl::Status(StoreTransaction&)> fn) = 0;
+
+  // After deletions: moves everything committed into the main file and
+  // empties the write-ahead log, so removed ciphertext does not linger
+  // there (SQLite's wal_checkpoint(TRUNCATE)). Unavailable if readers
+  // kept it from completing.
+  virtual absl::Status TruncateWal() = 0;
 };
 
 }  // namespace tvault::vault

@@ -14,6 +14,7 @@
 #include "crypto/case_descriptor.h"
 #include "crypto/certificate.h"
 #include "crypto/grant.h"
+#include "crypto/invite.h"
 #include "crypto/io.h"
 #include "crypto/secret_bytes.h"
 #include "vault/log_tree.h"
@@ -325,11 +326,22 @@ absl::StatusOr<tvault::v1::Session> VaultCore::SignIn(
     if (!outcome.ok()) return absl::OkStatus();
     absl::StatusOr<AccountRow> account = txn.FindAccountBySignPk(pk);
     if (absl::IsNotFound(account.status())) {
-      // Invite keys arrive with the invites (a later part).
-      outcome = absl::UnauthenticatedError(
-          "this key is not registered with the vault: register your "
-          "certificate first, or check that you use the right keystore");
-      return absl::OkStatus();
+      absl::StatusOr<InviteRow> invite = txn.FindInvite(pk);
+      if (absl::IsNotFound(invite.status())) {
+        outcome = absl::UnauthenticatedError(
+            "this key is not registered with the vault: register your "
+            "certificate first, or check that you use the right keystore or "
+            "invite");
+        return absl::OkStatus();
+      }
+      if (!invite.ok()) return invite.status();
+      if (absl::Status s = CheckInviteLive(*invite, now, false); !s.ok()) {
+        outcome = s;
+        return absl::OkStatus();
+      }
+      session.kind = SessionKind::kInvite;
+      session.expires_at = std::min(session.expires_at, invite->expires);
+      return txn.InsertSession(session);
     }
     if (!account.ok()) return account.status();
     SignedStatement statement;
@@ -353,7 +365,7 @@ absl::StatusOr<tvault::v1::Session> VaultCore::SignIn(
   tvault::v1::Session out;
   out.set_token(Str(token.span()));
   out.set_expires_at(session.expires_at);
-  out.set_invite(false);
+  out.set_invite(session.kind == SessionKind::kInvite);
   return out;
 }
 
@@ -973,7 +985,7 @@ absl::StatusOr<UploadRow> VaultCore::BeginUpload(
                                                     -> absl::Status {
     absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, now);
     if (!caller.ok()) return caller.status();
-    if (!caller->certificate) {
+    if (!caller->certificate && !caller->invite) {
       return CheckAllowed(*caller, Action::kUpload, nullptr, now);
     }
     RegisteredCertificates certs(txn, org_pk_);
@@ -982,6 +994,11 @@ absl::StatusOr<UploadRow> VaultCore::BeginUpload(
     if (absl::Status s = CheckAllowed(*caller, Action::kUpload, &*chain, now);
         !s.ok()) {
       return s;
+    }
+    if (caller->invite && start.epoch() != caller->invite->epoch) {
+      return absl::FailedPreconditionError(
+          "an invite's records are encrypted to the invite's epoch; this "
+          "upload names another");
     }
     if (chain->Find(start.epoch()) == nullptr) {
       return absl::FailedPreconditionError(
@@ -1024,6 +1041,12 @@ absl::StatusOr<UploadRow> VaultCore::BeginUpload(
       return absl::OutOfRangeError(
           "the vault holds nothing of this upload; start from offset 0");
     }
+    if (caller->invite) {
+      if (absl::Status s = CheckInviteLive(*caller->invite, now, true);
+          !s.ok()) {
+        return s;
+      }
+    }
     absl::StatusOr<StoreTransaction::PendingTotals> totals =
         txn.PendingFor(UploaderOf(*caller));
     if (!totals.ok()) return totals.status();
@@ -1061,7 +1084,7 @@ absl::StatusOr<tvault::v1::Receipt> VaultCore::CommitRecord(
     // Rights again: a certificate revoked during a long upload stops here.
     absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, m.now);
     if (!caller.ok()) return caller.status();
-    if (!caller->certificate) {
+    if (!caller->certificate && !caller->invite) {
       return CheckAllowed(*caller, Action::kUpload, nullptr, m.now);
     }
     RegisteredCertificates certs(txn, org_pk_);
@@ -1071,6 +1094,16 @@ absl::StatusOr<tvault::v1::Receipt> VaultCore::CommitRecord(
     if (absl::Status s = CheckAllowed(*caller, Action::kUpload, &*chain, m.now);
         !s.ok()) {
       return s;
+    }
+    // An invite's use counts only now, when the record commits.
+    if (caller->invite) {
+      if (absl::Status s = txn.UseInvite(caller->invite->invite_pk); !s.ok()) {
+        return absl::IsResourceExhausted(s)
+                   ? absl::PermissionDeniedError(
+                         "this invite has been used as many times as it "
+                         "allows; ask the case's owners for a new one")
+                   : s;
+      }
     }
     tvault::v1::LogEntry entry;
     entry.set_logged_at(RoundDownToHour(m.now));
@@ -1237,7 +1270,7 @@ absl::StatusOr<tvault::v1::UploadState> VaultCore::GetUploadState(
                                                     -> absl::Status {
     absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, now);
     if (!caller.ok()) return caller.status();
-    if (!caller->certificate) {
+    if (!caller->certificate && !caller->invite) {
       return CheckAllowed(*caller, Action::kUpload, nullptr, now);
     }
     RegisteredCertificates certs(txn, org_pk_);
@@ -1317,6 +1350,14 @@ absl::StatusOr<tvault::v1::ListRecordsResponse> VaultCore::ListRecords(
       summary->set_sha256(Str(r.sha256));
       summary->set_added_at(r.added_at);
       summary->set_log_index(r.log_index);
+      absl::StatusOr<DeletionRow> deletion = txn.FindDeletion(r.record_id);
+      if (deletion.ok()) {
+        summary->set_delete_after(deletion->delete_after);
+        summary->set_deleted(deletion->done);
+        summary->set_deletion_request_sha256(Str(deletion->request_sha256));
+      } else if (!absl::IsNotFound(deletion.status())) {
+        return deletion.status();
+      }
     }
     if (rows->size() == page_size) {
       out.set_next_page_token(Str(rows->back().record_id));
@@ -1355,6 +1396,15 @@ absl::Status VaultCore::Download(const SessionTokenHash* token,
             !s.ok()) {
           return s;
         }
+        absl::StatusOr<DeletionRow> deletion = txn.FindDeletion(*record_id);
+        if (deletion.ok() && deletion->done) {
+          return absl::NotFoundError(
+              "this record was deleted at its owners' request; its tombstone "
+              "and log entries remain");
+        }
+        if (!deletion.ok() && !absl::IsNotFound(deletion.status())) {
+          return deletion.status();
+        }
         record = std::move(*found);
         return absl::OkStatus();
       });
@@ -1389,6 +1439,207 @@ absl::Status VaultCore::Download(const SessionTokenHash* token,
   return absl::OkStatus();
 }
 
+absl::StatusOr<tvault::v1::CreateInviteResponse> VaultCore::CreateInvite(
+    const SessionTokenHash* token,
+    const tvault::v1::CreateInviteRequest& request) {
+  tvault::v1::InviteStatement body;
+  if (absl::Status s = crypto::ParseStrictly(request.invite().body(), body);
+      !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the invite statement is malformed: ", s.message()));
+  }
+  absl::StatusOr<CaseId> case_id = CaseIdFromBytes(body.case_id());
+  if (!case_id.ok()) return case_id.status();
+  tvault::v1::CreateInviteResponse out;
+  absl::Status status = Mutate([&](StoreTransaction& txn,
+                                   Mutation& m) -> absl::Status {
+    absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, m.now);
+    if (!caller.ok()) return caller.status();
+    if (!caller->certificate) {
+      return CheckAllowed(*caller, Action::kManageInvites, nullptr, m.now);
+    }
+    RegisteredCertificates certs(txn, org_pk_);
+    absl::StatusOr<crypto::CaseChain> chain = LoadChain(txn, *case_id, certs);
+    if (!chain.ok()) return chain.status();
+    if (absl::Status s =
+            CheckAllowed(*caller, Action::kManageInvites, &*chain, m.now);
+        !s.ok()) {
+      return s;
+    }
+    absl::StatusOr<crypto::VerifiedInviteStatement> verified =
+        crypto::VerifyInviteStatement(request.invite(), *chain, certs.Lookup(),
+                                      m.now);
+    if (!verified.ok()) return verified.status();
+    if (verified->signer != CallerFingerprint(*caller)) {
+      return absl::PermissionDeniedError(
+          "the invite is signed by another owner; register invites you "
+          "signed");
+    }
+    if (body.epoch() != *chain->highest_epoch()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("invites are for the case's current epoch (",
+                       *chain->highest_epoch(), "); make a new one"));
+    }
+    InviteRow row{.case_id = *case_id,
+                  .epoch = body.epoch(),
+                  .expires = body.expires(),
+                  .uses_left = body.uses(),
+                  .revoked = false,
+                  .statement = request.invite().SerializeAsString()};
+    std::copy(body.invite_pk().begin(), body.invite_pk().end(),
+              row.invite_pk.begin());
+    absl::Status inserted = txn.InsertInvite(row);
+    if (absl::IsAlreadyExists(inserted)) {
+      absl::StatusOr<InviteRow> held = txn.FindInvite(row.invite_pk);
+      if (!held.ok()) return held.status();
+      if (held->statement == row.statement) return absl::OkStatus();
+      return absl::AlreadyExistsError(
+          "another invite with this key is registered; draw a new invite");
+    }
+    if (!inserted.ok()) return inserted;
+    tvault::v1::LogEntry entry;
+    tvault::v1::InviteCreated* e = entry.mutable_invite_created();
+    e->set_case_id(body.case_id());
+    e->set_epoch(body.epoch());
+    e->set_invite_pk(body.invite_pk());
+    e->set_expires(body.expires());
+    e->set_uses(body.uses());
+    return m.Append(txn, std::move(entry), out.mutable_receipt()).status();
+  });
+  if (!status.ok()) return status;
+  return out;
+}
+
+absl::StatusOr<tvault::v1::RevokeInviteResponse> VaultCore::RevokeInvite(
+    const SessionTokenHash* token,
+    const tvault::v1::RevokeInviteRequest& request) {
+  absl::StatusOr<CaseId> case_id = CaseIdFromBytes(request.case_id());
+  if (!case_id.ok()) return case_id.status();
+  if (request.invite_pk().size() != 32) {
+    return absl::InvalidArgumentError("an invite key is 32 bytes");
+  }
+  crypto::SignPublicKey invite_pk;
+  std::copy(request.invite_pk().begin(), request.invite_pk().end(),
+            invite_pk.begin());
+  tvault::v1::RevokeInviteResponse out;
+  absl::Status status = Mutate([&](StoreTransaction& txn,
+                                   Mutation& m) -> absl::Status {
+    absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, m.now);
+    if (!caller.ok()) return caller.status();
+    if (!caller->certificate) {
+      return CheckAllowed(*caller, Action::kManageInvites, nullptr, m.now);
+    }
+    RegisteredCertificates certs(txn, org_pk_);
+    absl::StatusOr<crypto::CaseChain> chain = LoadChain(txn, *case_id, certs);
+    if (!chain.ok()) return chain.status();
+    if (absl::Status s =
+            CheckAllowed(*caller, Action::kManageInvites, &*chain, m.now);
+        !s.ok()) {
+      return s;
+    }
+    absl::StatusOr<InviteRow> invite = txn.FindInvite(invite_pk);
+    if (absl::IsNotFound(invite.status()) ||
+        (invite.ok() && invite->case_id != *case_id)) {
+      return absl::NotFoundError("this case has no invite with that key");
+    }
+    if (!invite.ok()) return invite.status();
+    if (invite->revoked) return absl::OkStatus();
+    if (absl::Status s = txn.RevokeInvite(invite_pk); !s.ok()) return s;
+    tvault::v1::LogEntry entry;
+    tvault::v1::InviteRevoked* e = entry.mutable_invite_revoked();
+    e->set_case_id(request.case_id());
+    e->set_invite_pk(request.invite_pk());
+    return m.Append(txn, std::move(entry), out.mutable_receipt()).status();
+  });
+  if (!status.ok()) return status;
+  return out;
+}
+
+absl::StatusOr<tvault::v1::RequestDeletionResponse> VaultCore::RequestDeletion(
+    const SessionTokenHash* token,
+    const tvault::v1::RequestDeletionRequest& request) {
+  tvault::v1::DeleteRequest body;
+  if (absl::Status s = crypto::ParseStrictly(request.request().body(), body);
+      !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the deletion request is malformed: ", s.message()));
+  }
+  if (body.version() != 1 || body.reason().size() > crypto::kMaxReasonSize) {
+    return absl::InvalidArgumentError(
+        "the deletion request must have version 1 and a reason of at most "
+        "256 bytes");
+  }
+  absl::StatusOr<CaseId> case_id = CaseIdFromBytes(body.case_id());
+  if (!case_id.ok()) return case_id.status();
+  absl::StatusOr<RecordId> record_id = RecordIdFromBytes(body.record_id());
+  if (!record_id.ok()) return record_id.status();
+  const crypto::Sha256 request_hash =
+      crypto::ComputeSha256(AsBytes(request.request().body()));
+  tvault::v1::RequestDeletionResponse out;
+  absl::Status status = Mutate([&](StoreTransaction& txn,
+                                   Mutation& m) -> absl::Status {
+    absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, m.now);
+    if (!caller.ok()) return caller.status();
+    if (!caller->certificate) {
+      return CheckAllowed(*caller, Action::kRequestDeletion, nullptr, m.now);
+    }
+    RegisteredCertificates certs(txn, org_pk_);
+    absl::StatusOr<crypto::CaseChain> chain = LoadChain(txn, *case_id, certs);
+    if (!chain.ok()) return chain.status();
+    if (absl::Status s =
+            CheckAllowed(*caller, Action::kRequestDeletion, &*chain, m.now);
+        !s.ok()) {
+      return s;
+    }
+    tvault::v1::DeleteRequest opened;
+    if (!crypto::OpenStatement(
+             crypto::StatementType::kDelete, request.request(),
+             AsBytes(caller->certificate->body.sign_pk()), opened)
+             .ok()) {
+      return absl::PermissionDeniedError(
+          "the deletion request is not signed by your account key");
+    }
+    absl::StatusOr<RecordRow> record = txn.FindRecord(*record_id);
+    if (absl::IsNotFound(record.status()) ||
+        (record.ok() && record->case_id != *case_id)) {
+      return absl::NotFoundError("this case has no record with that id");
+    }
+    if (!record.ok()) return record.status();
+    absl::StatusOr<DeletionRow> held = txn.FindDeletion(*record_id);
+    if (held.ok()) {
+      if (held->request_sha256 != request_hash) {
+        return absl::AlreadyExistsError(
+            "the deletion of this record was already requested");
+      }
+      out.set_delete_after(held->delete_after);
+      return absl::OkStatus();
+    }
+    if (!absl::IsNotFound(held.status())) return held.status();
+    const int64_t delete_after =
+        SaturatingAdd(m.now, config_.deletion_delay_seconds);
+    if (absl::Status s = txn.InsertDeletion(
+            DeletionRow{.record_id = *record_id,
+                        .request_sha256 = request_hash,
+                        .statement = request.request().SerializeAsString(),
+                        .delete_after = delete_after,
+                        .done = false});
+        !s.ok()) {
+      return s;
+    }
+    out.set_delete_after(delete_after);
+    tvault::v1::LogEntry entry;
+    tvault::v1::DeletionRequested* e = entry.mutable_deletion_requested();
+    e->set_case_id(body.case_id());
+    e->set_record_id(body.record_id());
+    e->set_request_sha256(Str(request_hash));
+    e->set_delete_after(delete_after);
+    return m.Append(txn, std::move(entry), out.mutable_receipt()).status();
+  });
+  if (!status.ok()) return status;
+  LogInfo("a record's deletion was requested");
+  return out;
+}
+
 absl::StatusOr<int64_t> VaultCore::Maintain() {
   const int64_t now = clock_();
   int64_t removed = 0;
@@ -1406,7 +1657,40 @@ absl::StatusOr<int64_t> VaultCore::Maintain() {
   });
   if (!status.ok()) return status;
   if (absl::Status s = log_.MirrorCheckpoint(*row); !s.ok()) return s;
-  return removed;
+
+  // Due deletions, one commit each, each logged.
+  int64_t deleted = 0;
+  while (true) {
+    std::optional<DeletionRow> due;
+    absl::Status s = Mutate([&](StoreTransaction& txn, Mutation& m) {
+      absl::StatusOr<std::vector<DeletionRow>> rows =
+          txn.DueDeletions(m.now, 1);
+      if (!rows.ok()) return rows.status();
+      if (rows->empty()) return absl::OkStatus();
+      due = rows->front();
+      absl::StatusOr<RecordRow> record = txn.FindRecord(due->record_id);
+      if (!record.ok()) return record.status();
+      if (absl::Status e = txn.ExecuteDeletion(due->record_id); !e.ok()) {
+        return e;
+      }
+      tvault::v1::LogEntry entry;
+      tvault::v1::DeletionDone* d = entry.mutable_deletion_done();
+      d->set_case_id(Str(record->case_id));
+      d->set_record_id(Str(due->record_id));
+      d->set_request_sha256(Str(due->request_sha256));
+      return m.Append(txn, std::move(entry), nullptr).status();
+    });
+    if (!s.ok()) return s;
+    if (!due) break;
+    ++deleted;
+  }
+  if (deleted > 0) {
+    LogInfo(absl::StrCat(deleted, " record(s) deleted as requested"));
+    if (absl::Status s = store_.TruncateWal(); !s.ok()) {
+      LogWarning(absl::StrCat("after deleting: ", s.message()));
+    }
+  }
+  return removed + deleted;
 }
 
 }  // namespace tvault::vault

@@ -116,8 +116,20 @@ class VaultCore {
                         const tvault::v1::DownloadRequest& request,
                         DownloadSink& sink);
 
+  absl::StatusOr<tvault::v1::CreateInviteResponse> CreateInvite(
+      const SessionTokenHash* token,
+      const tvault::v1::CreateInviteRequest& request);
+  absl::StatusOr<tvault::v1::RevokeInviteResponse> RevokeInvite(
+      const SessionTokenHash* token,
+      const tvault::v1::RevokeInviteRequest& request);
+  absl::StatusOr<tvault::v1::RequestDeletionResponse> RequestDeletion(
+      const SessionTokenHash* token,
+      const tvault::v1::RequestDeletionRequest& request);
+
   // Housekeeping: removes expired challenges and sessions; makes sure the
-  // latest checkpoint is signed and mirrored. Returns rows removed.
+  // latest checkpoint is signed and mirrored; removes the ciphertext of
+  // records whose deletion is due (logging each), then empties the
+  // write-ahead log. Returns rows removed.
   absl::StatusOr<int64_t> Maintain();
 
   const VaultConfig& config() const { return config_; }

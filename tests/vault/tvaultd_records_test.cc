@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/escaping.h"
@@ -15,6 +17,7 @@
 #include "client/log_monitor.h"
 #include "client/vault_auth.h"
 #include "crypto/age.h"
+#include "crypto/invite.h"
 #include "crypto/io.h"
 #include "crypto/record.h"
 #include "gmock/gmock.h"
@@ -43,8 +46,10 @@ std::string HexOf(absl::Span<const uint8_t> b) {
 // A case with an owner (reviewer), a second reviewer and a contributor.
 class RecordsTest : public ServeTest {
  protected:
+  virtual std::string ExtraConfig() const { return ""; }
+
   void SetUp() override {
-    ServeTest::SetUp();
+    StartVault(ExtraConfig());
     if (HasFatalFailure()) return;
     alice_ = LiveAccount(root_, "alice");
     bob_ = LiveAccount(root_, "bob");
@@ -65,6 +70,78 @@ class RecordsTest : public ServeTest {
     ASSERT_TRUE(e0.ok());
     Member a(*stub_, *alice_, alice_token_);
     ASSERT_TRUE(a.Publish(e0->statement).ok());
+    absl::StatusOr<crypto::CaseChain> chain =
+        crypto::CaseChain::Create(e0->hash);
+    ASSERT_TRUE(chain.ok());
+    chain_ = std::move(*chain);
+    crypto::trust_testing::CertDirectory directory;
+    directory.Add(*alice_);
+    ASSERT_TRUE(chain_->Accept(e0->statement, directory.Lookup()).ok());
+  }
+
+  // The root-signed server bundle of this vault.
+  tvault::v1::SignedStatement Bundle() {
+    tvault::v1::ServerBundle bundle;
+    bundle.set_version(1);
+    bundle.add_addresses("vault.example.org:8443");
+    bundle.set_tls_pin(Str(vault_->pin()));
+    tvault::v1::ServerInfo info;
+    grpc::ClientContext context;
+    EXPECT_TRUE(stub_->GetServerInfo(&context, {}, &info).ok());
+    bundle.set_log_origin(info.log_origin());
+    bundle.set_log_verifier_key(info.log_verifier_key());
+    bundle.set_issued_at(Now());
+    return *crypto::IssueServerBundle(bundle, root_);
+  }
+
+  // alice makes an invite and registers it; returns its signing key.
+  absl::StatusOr<crypto::SigningKey> Invite(
+      uint32_t uses = 1, std::optional<int64_t> expires = std::nullopt,
+      tvault::v1::CreateInviteResponse* response = nullptr,
+      crypto::SignPublicKey* pk = nullptr) {
+    crypto::InviteOptions options;
+    options.now = Now();
+    options.uses = uses;
+    options.expires = expires;
+    absl::StatusOr<crypto::CreatedInvite> invite =
+        crypto::CreateInvite(*chain_, Bundle(), root_.public_key(),
+                             alice_->cert, alice_->sign, options);
+    if (!invite.ok()) return invite.status();
+    tvault::v1::CreateInviteRequest request;
+    *request.mutable_invite() = invite->statement;
+    tvault::v1::CreateInviteResponse ignored;
+    grpc::ClientContext context;
+    client::AuthorizeCall(context, alice_token_);
+    grpc::Status s =
+        stub_->CreateInvite(&context, request, response ? response : &ignored);
+    if (!s.ok()) return client::FromGrpcStatus(s);
+    if (pk != nullptr) *pk = invite->invite_pk;
+    absl::StatusOr<crypto::ParsedInvite> parsed =
+        crypto::ParseInvite(invite->text.span(), Now());
+    if (!parsed.ok()) return parsed.status();
+    return crypto::InviteSigningKey(parsed->seed);
+  }
+
+  // A record signed by an invite key (no certificate), for case_id_.
+  std::string MakeInviteRecord(const crypto::SigningKey& key,
+                               const std::array<uint8_t, 16>& record_id,
+                               const std::string& body) {
+    tvault::v1::RecordMetadata meta;
+    meta.set_record_id(HexOf(record_id));
+    meta.set_case_id(HexOf(case_id_));
+    meta.set_epoch(0);
+    meta.set_kind(tvault::v1::TESTIMONY);
+    meta.set_created_at("2026-11-23T10:00:00Z");
+    meta.mutable_submitter()->set_sign_pk(HexOf(key.public_key()));
+    meta.mutable_submitter()->set_relation("sister");
+    crypto::VectorSink out;
+    absl::StatusOr<std::unique_ptr<crypto::RecordWriter>> writer =
+        crypto::RecordWriter::Create(epoch_key_.recipient(), meta, body.size(),
+                                     key, out);
+    EXPECT_TRUE(writer.ok()) << writer.status();
+    EXPECT_TRUE((*writer)->Write(crypto::AsBytes(body)).ok());
+    EXPECT_TRUE((*writer)->Finish().ok());
+    return std::string(crypto::AsString(out.bytes()));
   }
 
   // A real record (container inside age) with `body`, signed by `signer`.
@@ -199,6 +276,7 @@ class RecordsTest : public ServeTest {
 
   const crypto::CaseId case_id_ = crypto::NewCaseId();
   const crypto::X25519Identity epoch_key_ = crypto::X25519Identity::Generate();
+  std::optional<crypto::CaseChain> chain_;
   std::unique_ptr<Account> alice_, bob_, dave_, erin_;
   std::string alice_token_, bob_token_, dave_token_, erin_token_;
 };
@@ -474,6 +552,221 @@ TEST_F(RecordsTest, ThePlaintextNeverReachesTheServersDisk) {
     EXPECT_FALSE(absl::StrContains(content, kCanary)) << f.path();
     EXPECT_FALSE(absl::StrContains(content, "What happened")) << f.path();
   }
+}
+
+TEST_F(RecordsTest, AnInviteSubmitsWithinItsUses) {
+  crypto::SignPublicKey pk;
+  absl::StatusOr<crypto::SigningKey> key =
+      Invite(1, std::nullopt, nullptr, &pk);
+  ASSERT_TRUE(key.ok()) << key.status();
+  absl::StatusOr<tvault::v1::Session> session =
+      client::SignInToVault(*stub_, *key, vault_->pin());
+  ASSERT_TRUE(session.ok()) << session.status();
+  EXPECT_TRUE(session->invite());
+  const std::string token = session->token();
+
+  const auto id = NewRecordId();
+  const std::string file = MakeInviteRecord(*key, id, "what I saw");
+  tvault::v1::UploadResponse first;
+  grpc::Status s = Upload(token, file, id, &first);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  // The record is there for reviewers.
+  absl::StatusOr<std::string> back = Download(bob_token_, id);
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(*back == file);
+  // A lost answer: the same upload again gives the first receipt, even
+  // though the invite's only use is spent.
+  tvault::v1::UploadResponse again;
+  ASSERT_TRUE(Upload(token, file, id, &again).ok());
+  EXPECT_EQ(first.SerializeAsString(), again.SerializeAsString());
+  // A second record is refused: used up.
+  const auto id2 = NewRecordId();
+  s = Upload(token, MakeInviteRecord(*key, id2, "more"), id2);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(), HasSubstr("used as many times"));
+  // An invite reads nothing.
+  EXPECT_EQ(List(token).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Download(token, id).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  tvault::v1::SignedCheckpoint checkpoint;
+  grpc::ClientContext context;
+  client::AuthorizeCall(context, token);
+  EXPECT_EQ(stub_->GetCheckpoint(&context, {}, &checkpoint).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(RecordsTest, ARevokedInviteStopsWorking) {
+  crypto::SignPublicKey pk;
+  absl::StatusOr<crypto::SigningKey> key =
+      Invite(5, std::nullopt, nullptr, &pk);
+  ASSERT_TRUE(key.ok());
+  const std::string token =
+      client::SignInToVault(*stub_, *key, vault_->pin())->token();
+  // Only an owner revokes.
+  tvault::v1::RevokeInviteRequest revoke;
+  revoke.set_case_id(Str(case_id_));
+  revoke.set_invite_pk(Str(pk));
+  tvault::v1::RevokeInviteResponse response;
+  {
+    grpc::ClientContext context;
+    client::AuthorizeCall(context, bob_token_);
+    EXPECT_EQ(stub_->RevokeInvite(&context, revoke, &response).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  {
+    grpc::ClientContext context;
+    client::AuthorizeCall(context, alice_token_);
+    grpc::Status s = stub_->RevokeInvite(&context, revoke, &response);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_TRUE(response.has_receipt());
+  }
+  const auto id = NewRecordId();
+  grpc::Status s = Upload(token, MakeInviteRecord(*key, id, "x"), id);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(), HasSubstr("revoked"));
+  absl::StatusOr<tvault::v1::Session> again =
+      client::SignInToVault(*stub_, *key, vault_->pin());
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(RecordsTest, AnExpiredInviteIsRefused) {
+  absl::StatusOr<crypto::SigningKey> key = Invite(1, Now() + 2);
+  ASSERT_TRUE(key.ok()) << key.status();
+  std::this_thread::sleep_for(std::chrono::milliseconds(3100));
+  absl::StatusOr<tvault::v1::Session> session =
+      client::SignInToVault(*stub_, *key, vault_->pin());
+  EXPECT_EQ(session.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(session.status().message()), HasSubstr("expired"));
+}
+
+TEST_F(RecordsTest, AnInviteOfAnotherCaseIsRefused) {
+  absl::StatusOr<crypto::SigningKey> key = Invite();
+  ASSERT_TRUE(key.ok());
+  const std::string token =
+      client::SignInToVault(*stub_, *key, vault_->pin())->token();
+  // A second case, where the invite has no business.
+  const crypto::CaseId other = crypto::NewCaseId();
+  crypto::EpochMembership m{
+      {alice_->cert.fingerprint}, {alice_->cert.fingerprint}, {}};
+  absl::StatusOr<crypto::VerifiedDescriptor> e0 =
+      crypto::CreateGenesisDescriptor(other, epoch_key_.recipient(), m,
+                                      Now() + 30 * testing::kDay, alice_->cert,
+                                      alice_->sign);
+  ASSERT_TRUE(
+      Member(*stub_, *alice_, alice_token_).Publish(e0->statement).ok());
+  const auto id = NewRecordId();
+  const std::string file = MakeInviteRecord(*key, id, "x");
+  grpc::Status s =
+      Send(token, Start(other, id, file), file, file.size(), nullptr);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(), HasSubstr("another case"));
+  // Only owners register invites.
+  crypto::InviteOptions options;
+  options.now = Now();
+  absl::StatusOr<crypto::CreatedInvite> by_alice =
+      crypto::CreateInvite(*chain_, Bundle(), root_.public_key(), alice_->cert,
+                           alice_->sign, options);
+  ASSERT_TRUE(by_alice.ok());
+  tvault::v1::CreateInviteRequest request;
+  *request.mutable_invite() = by_alice->statement;
+  tvault::v1::CreateInviteResponse response;
+  grpc::ClientContext context;
+  client::AuthorizeCall(context, bob_token_);
+  EXPECT_EQ(stub_->CreateInvite(&context, request, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+class DeletionTest : public RecordsTest {
+ protected:
+  std::string ExtraConfig() const override {
+    return "deletion_delay_seconds = 2\nmaintenance_interval_seconds = 1\n";
+  }
+};
+
+TEST_F(DeletionTest, AnOwnersDeletionIsLoggedThenExecutedAfterTheDelay) {
+  const auto id = NewRecordId();
+  const std::string file = MakeRecord(*dave_, case_id_, id, "to be deleted");
+  ASSERT_TRUE(Upload(dave_token_, file, id).ok());
+  tvault::v1::DeleteRequest body;
+  body.set_version(1);
+  body.set_case_id(Str(case_id_));
+  body.set_record_id(Str(id));
+  body.set_requested_at(Now());
+  body.set_reason("submitted by mistake");
+  const auto request_for = [&](const Account& who) {
+    tvault::v1::RequestDeletionRequest r;
+    *r.mutable_request() =
+        crypto::SignStatement(crypto::StatementType::kDelete, body, who.sign);
+    return r;
+  };
+  tvault::v1::RequestDeletionResponse response;
+  {
+    grpc::ClientContext context;
+    client::AuthorizeCall(context, bob_token_);  // a member, not an owner
+    EXPECT_EQ(stub_->RequestDeletion(&context, request_for(*bob_), &response)
+                  .error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  {
+    grpc::ClientContext context;
+    client::AuthorizeCall(context,
+                          alice_token_);  // bob's signature, alice's call
+    EXPECT_EQ(stub_->RequestDeletion(&context, request_for(*bob_), &response)
+                  .error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  {
+    grpc::ClientContext context;
+    client::AuthorizeCall(context, alice_token_);
+    grpc::Status s =
+        stub_->RequestDeletion(&context, request_for(*alice_), &response);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  EXPECT_TRUE(response.receipt().entry().size() > 0);
+  tvault::v1::LogEntry logged;
+  ASSERT_TRUE(logged.ParseFromString(response.receipt().entry()));
+  EXPECT_TRUE(logged.has_deletion_requested());
+  // Pending: still readable, and shown as pending.
+  absl::StatusOr<tvault::v1::ListRecordsResponse> listed = List(bob_token_);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->records_size(), 1);
+  EXPECT_EQ(listed->records(0).delete_after(), response.delete_after());
+  EXPECT_FALSE(listed->records(0).deleted());
+  EXPECT_TRUE(Download(bob_token_, id).ok());
+  // After the delay, maintenance removes the ciphertext.
+  std::this_thread::sleep_for(std::chrono::milliseconds(4500));
+  absl::StatusOr<std::string> gone = Download(bob_token_, id);
+  EXPECT_EQ(gone.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(gone.status().message()), HasSubstr("deleted"));
+  listed = List(bob_token_);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->records_size(), 1);
+  EXPECT_TRUE(listed->records(0).deleted());
+  EXPECT_EQ(listed->records(0).deletion_request_sha256(),
+            Str(crypto::ComputeSha256(
+                crypto::AsBytes(request_for(*alice_).request().body()))));
+  // The log says so.
+  tvault::v1::SignedCheckpoint checkpoint;
+  {
+    grpc::ClientContext context;
+    client::AuthorizeCall(context, bob_token_);
+    ASSERT_TRUE(stub_->GetCheckpoint(&context, {}, &checkpoint).ok());
+  }
+  const std::string text = checkpoint.checkpoint();
+  const size_t first = text.find('\n') + 1;
+  const uint64_t size =
+      std::stoull(text.substr(first, text.find('\n', first) - first));
+  tvault::v1::GetLogEntriesRequest entries;
+  entries.set_begin(size - 1);
+  entries.set_end(size);
+  tvault::v1::GetLogEntriesResponse got;
+  grpc::ClientContext context;
+  client::AuthorizeCall(context, bob_token_);
+  ASSERT_TRUE(stub_->GetLogEntries(&context, entries, &got).ok());
+  tvault::v1::LogEntry last;
+  ASSERT_TRUE(last.ParseFromString(got.entries(0)));
+  EXPECT_TRUE(last.has_deletion_done());
+  EXPECT_EQ(last.deletion_done().record_id(), Str(id));
 }
 
 }  // namespace

@@ -95,14 +95,15 @@ TEST_F(ServeTest, SpeaksTls13Only) {
                       version, " -servername tvaultd < /dev/null")},
         output);
   };
+  // The exit status is not used: s_client also fails when the server
+  // closes the connection after a good handshake (no HTTP/2 from it).
   std::string out13;
-  const int status13 = handshake("-tls1_3", &out13);
-  EXPECT_TRUE(WIFEXITED(status13) && WEXITSTATUS(status13) == 0) << out13;
-  EXPECT_THAT(out13, HasSubstr("TLSv1.3"));
+  handshake("-tls1_3", &out13);
+  EXPECT_THAT(out13, HasSubstr("New, TLSv1.3")) << out13;
   std::string out12;
-  const int status12 = handshake("-tls1_2", &out12);
-  EXPECT_FALSE(WIFEXITED(status12) && WEXITSTATUS(status12) == 0) << out12;
-  EXPECT_THAT(out12, ::testing::Not(HasSubstr("Cipher is ECDHE")));
+  handshake("-tls1_2", &out12);
+  EXPECT_THAT(out12, ::testing::Not(HasSubstr("New, TLSv1.2"))) << out12;
+  EXPECT_THAT(out12, HasSubstr("no peer certificate available")) << out12;
 }
 
 TEST_F(ServeTest, RefusesAReplayedChallenge) {

@@ -1563,6 +1563,15 @@ TEST_F(VaultCoreTest, InviteSessionCanOnlySubmit) {
   const SessionTokenHash hash = SessionTokenHash::Of(AsBytes(token));
   ASSERT_TRUE(store_
                   ->RunInTransaction([&](StoreTransaction& txn) {
+                    absl::Status s = txn.InsertInvite(
+                        InviteRow{.invite_pk = invite_key.public_key(),
+                                  .case_id = case_.id,
+                                  .epoch = 1,
+                                  .expires = now_ + 600,
+                                  .uses_left = 1,
+                                  .revoked = false,
+                                  .statement = "unused here"});
+                    if (!s.ok()) return s;
                     return txn.InsertSession(
                         SessionRow{.token_hash = hash,
                                    .sign_pk = invite_key.public_key(),
