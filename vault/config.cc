@@ -33,6 +33,8 @@ constexpr IntKey kIntKeys[] = {
     {"upload_expiry_seconds", &VaultConfig::upload_expiry_seconds, 3600,
      2592000},
     {"max_pending_uploads", &VaultConfig::max_pending_uploads, 1, 64},
+    {"max_invite_uploads_per_hour", &VaultConfig::max_invite_uploads_per_hour,
+     1, 1000},
     {"deletion_delay_seconds", &VaultConfig::deletion_delay_seconds, 1,
      31536000},
     {"maintenance_interval_seconds", &VaultConfig::maintenance_interval_seconds,

@@ -25,6 +25,8 @@
 //   upload_expiry_seconds  how long an unfinished upload is kept for a
 //                          resume [604800 (7 days); 3600 .. 2592000]
 //   max_pending_uploads    unfinished uploads per caller [4; 1 .. 64]
+//   max_invite_uploads_per_hour  uploads one invite may start in an hour
+//                          (kept in memory) [10; 1 .. 1000]
 //   deletion_delay_seconds how long a record whose deletion was requested
 //                          stays readable [2592000 (30 days); 1 .. 31536000]
 //   maintenance_interval_seconds  how often expired sessions, challenges
@@ -57,6 +59,7 @@ struct VaultConfig {
   int64_t upload_expiry_seconds = 7 * 86400;
   int64_t max_pending_uploads = 4;
   int64_t max_pending_bytes = int64_t{8} << 30;
+  int64_t max_invite_uploads_per_hour = 10;
   int64_t deletion_delay_seconds = 30 * 86400;
   int64_t maintenance_interval_seconds = 60;
 };

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
 #include <signal.h>
 #include <sodium.h>
@@ -33,6 +34,7 @@ namespace {
 // gRPC 1.51's sync server waits out the whole grace even when no call is
 // running (measured: ~5 s of a 10 s grace), so keep it short.
 constexpr auto kShutdownGrace = std::chrono::seconds(1);
+constexpr int kMaxServerThreads = 64;
 
 // Writes `text` to `path` through a temporary file and rename, so a reader
 // never sees a partial address.
@@ -168,6 +170,23 @@ int RunServe(const ServeArgs& args) {
   builder.SetMaxSendMessageSize(static_cast<int>(config->max_message_bytes));
   builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE,
                              static_cast<int>(config->max_metadata_bytes));
+  // Connections: idle ones close after 5 minutes, every one after an hour
+  // (with 10 minutes' grace for a call in flight; uploads resume), at most
+  // 32 calls at once on one connection, and clients may not ping more
+  // often than every 5 minutes without data (two strikes, then GOAWAY).
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 5 * 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 60 * 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                             10 * 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 32);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5 * 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+  // The sync server's threads are bounded: a flood of calls waits instead
+  // of exhausting the machine.
+  grpc::ResourceQuota quota("tvaultd");
+  quota.SetMaxThreads(kMaxServerThreads);
+  builder.SetResourceQuota(quota);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return Fail(absl::UnavailableError(absl::StrCat(

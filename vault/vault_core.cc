@@ -1046,6 +1046,18 @@ absl::StatusOr<UploadRow> VaultCore::BeginUpload(
           !s.ok()) {
         return s;
       }
+      MutexLock lock(uploads_mu_);
+      std::deque<int64_t>& starts = invite_starts_[caller->invite->invite_pk];
+      while (!starts.empty() && starts.front() <= now - 3600) {
+        starts.pop_front();
+      }
+      if (static_cast<int64_t>(starts.size()) >=
+          config_.max_invite_uploads_per_hour) {
+        return absl::ResourceExhaustedError(
+            "this invite has started too many uploads in the last hour; try "
+            "again later");
+      }
+      starts.push_back(now);
     }
     absl::StatusOr<StoreTransaction::PendingTotals> totals =
         txn.PendingFor(UploaderOf(*caller));

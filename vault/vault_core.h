@@ -22,7 +22,9 @@
 #define TVAULT_VAULT_VAULT_CORE_H_
 
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -174,6 +176,10 @@ class VaultCore {
   // write one upload at once.
   Mutex uploads_mu_;
   std::set<RecordId> active_uploads_ ABSL_GUARDED_BY(uploads_mu_);
+  // When each invite started its uploads in the last hour (memory only:
+  // the vault keeps no record of when an invite was used).
+  std::map<crypto::SignPublicKey, std::deque<int64_t>> invite_starts_
+      ABSL_GUARDED_BY(uploads_mu_);
   const crypto::SignPublicKey org_pk_;
   const TlsKeyPin tls_pin_;
   const VaultConfig config_;

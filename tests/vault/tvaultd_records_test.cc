@@ -676,6 +676,32 @@ TEST_F(RecordsTest, AnInviteOfAnotherCaseIsRefused) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
+class InviteRateTest : public RecordsTest {
+ protected:
+  std::string ExtraConfig() const override {
+    return "max_invite_uploads_per_hour = 2\n";
+  }
+};
+
+TEST_F(InviteRateTest, AnInviteStartsAtMostTheConfiguredUploadsPerHour) {
+  absl::StatusOr<crypto::SigningKey> key = Invite(5);
+  ASSERT_TRUE(key.ok());
+  const std::string token =
+      client::SignInToVault(*stub_, *key, vault_->pin())->token();
+  for (int i = 0; i < 2; ++i) {
+    const auto id = NewRecordId();
+    ASSERT_TRUE(Upload(token, MakeInviteRecord(*key, id, "x"), id).ok());
+  }
+  const auto id = NewRecordId();
+  grpc::Status s = Upload(token, MakeInviteRecord(*key, id, "x"), id);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(s.error_message(), HasSubstr("last hour"));
+  // Accounts are not affected.
+  const auto mine = NewRecordId();
+  EXPECT_TRUE(
+      Upload(dave_token_, MakeRecord(*dave_, case_id_, mine, "x"), mine).ok());
+}
+
 class DeletionTest : public RecordsTest {
  protected:
   std::string ExtraConfig() const override {
