@@ -2407,3 +2407,77 @@ TEST_F(VaultCoreRollbackTest, FreshLogNeverMovesTheMirrorBack) {
 
 }  // namespace
 }  // namespace tvault::vault
+
+namespace tvault::vault {
+namespace {
+
+// An upload stream from a list of messages.
+class ListUploadStream final : public UploadStream {
+ public:
+  explicit ListUploadStream(std::vector<tvault::v1::UploadRequest> messages)
+      : messages_(std::move(messages)) {}
+  bool Read(tvault::v1::UploadRequest& message) override {
+    if (next_ == messages_.size()) return false;
+    message = messages_[next_++];
+    return true;
+  }
+
+ private:
+  std::vector<tvault::v1::UploadRequest> messages_;
+  size_t next_ = 0;
+};
+
+TEST_F(VaultCoreTest, UnfinishedUploadsExpireWithTheirData) {
+  SetUpCaseWithMember();
+  RecordId id;
+  id.fill(0x5a);
+  std::vector<tvault::v1::UploadRequest> messages(2);
+  tvault::v1::UploadStart* start = messages[0].mutable_start();
+  start->set_case_id(std::string(AsString(case_.id)));
+  start->set_record_id(std::string(AsString(id)));
+  start->set_epoch(1);
+  start->set_total_size(100000);
+  start->set_sha256(std::string(32, '\0'));
+  messages[1].set_data(std::string(70000, 'd'));
+  ListUploadStream stream(messages);
+  absl::StatusOr<tvault::v1::UploadResponse> cut =
+      core_->Upload(&alice_token_, stream);
+  EXPECT_EQ(cut.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(cut.status().message()),
+              HasSubstr("resume from offset 70000"));
+
+  const auto held = [&]() -> absl::StatusOr<uint64_t> {
+    uint64_t out = 0;
+    absl::Status s = store_->RunInTransaction([&](StoreTransaction& txn) {
+      absl::StatusOr<UploadRow> row = txn.FindUpload(id);
+      if (!row.ok()) return row.status();
+      absl::StatusOr<std::string> data = txn.ReadChunks(id, 0, 1 << 20);
+      if (!data.ok()) return data.status();
+      out = data->size();
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  };
+  ASSERT_EQ(*held(), 70000u);
+  now_ += config_.upload_expiry_seconds - 1;
+  ASSERT_TRUE(core_->Maintain().ok());
+  EXPECT_EQ(*held(), 70000u);
+  now_ += 1;
+  ASSERT_TRUE(core_->Maintain().ok());
+  EXPECT_EQ(held().status().code(), absl::StatusCode::kNotFound);
+  std::string left = "x";
+  ASSERT_TRUE(store_
+                  ->RunInTransaction([&](StoreTransaction& txn) {
+                    absl::StatusOr<std::string> data =
+                        txn.ReadChunks(id, 0, 1 << 20);
+                    if (!data.ok()) return data.status();
+                    left = *data;
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_TRUE(left.empty());
+}
+
+}  // namespace
+}  // namespace tvault::vault
