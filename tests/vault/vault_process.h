@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "crypto/statement.h"
@@ -36,6 +37,7 @@ class VaultProcess {
   // SIGKILL, then waits.
   void Kill();
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
 
   const std::string& root() const { return root_; }
   std::string data_dir() const { return root_ + "/data"; }

@@ -1,0 +1,280 @@
+// Uploads over TLS on loopback (issue 6), in one run:
+//   1. a 1 GiB record through a real tvaultd against the same bytes
+//      streamed to a raw gRPC server that only hashes them (same messages,
+//      same TLS key, same process setup): MB/s and the ratio;
+//   2. 10 KiB records from 16 concurrent clients: uploads/s, p50 and p99;
+//   3. tvaultd's peak RSS (VmHWM) after each.
+//
+//   ninja -C build-bench upload_bench tvaultd
+//   build-bench/bench/upload_bench [GIB=1] [SMALL_UPLOADS=2000]
+//
+// tvaultd runs from the build tree (TVAULTD_BIN), with its data in $TMPDIR.
+#include <grpcpp/grpcpp.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "bench/raw_sink.grpc.pb.h"
+#include "client/vault_auth.h"
+#include "client/vault_channel.h"
+#include "crypto/age.h"
+#include "crypto/age_recipients.h"
+#include "crypto/case_descriptor.h"
+#include "crypto/certificate.h"
+#include "crypto/io.h"
+#include "crypto/tls_pin.h"
+#include "tests/vault/vault_process.h"
+
+namespace tvault {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr size_t kMiB = 1 << 20;
+
+double Seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+long PeakRssKiB(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return -1;
+}
+
+class RawSinkService final : public bench::RawSink::Service {
+  grpc::Status Sink(grpc::ServerContext*,
+                    grpc::ServerReader<v1::UploadRequest>* reader,
+                    v1::UploadResponse* response) override {
+    crypto_hash_sha256_state sha;
+    crypto_hash_sha256_init(&sha);
+    v1::UploadRequest message;
+    while (reader->Read(&message)) {
+      if (message.has_data()) {
+        crypto_hash_sha256_update(
+            &sha, reinterpret_cast<const uint8_t*>(message.data().data()),
+            message.data().size());
+      }
+    }
+    uint8_t digest[32];
+    crypto_hash_sha256_final(&sha, digest);
+    response->mutable_receipt()->set_entry(
+        std::string(reinterpret_cast<char*>(digest), 32));
+    return grpc::Status::OK;
+  }
+};
+
+// An age file of `size` bytes of plaintext to one X25519 recipient (the
+// record profile's header), written to `path`.
+std::string MakeAgeFile(const crypto::X25519Recipient& to, uint64_t size,
+                        const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  crypto::FdSink sink(fileno(f));
+  const crypto::AgeRecipient* recipients[] = {&to};
+  auto enc = crypto::AgeEncryptor::Create(recipients, sink);
+  std::vector<uint8_t> block(kMiB);
+  randombytes_buf(block.data(), block.size());
+  for (uint64_t done = 0; done < size;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(kMiB, size - done));
+    if (!(*enc)->Write({block.data(), n}).ok()) abort();
+    done += n;
+  }
+  if (!(*enc)->Finish().ok()) abort();
+  std::fclose(f);
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+}  // namespace tvault
+
+int main(int argc, char** argv) {
+  using namespace tvault;
+  if (sodium_init() < 0) return 1;
+  setvbuf(stdout, nullptr, _IOLBF, 0);
+  crypto::RestrictGrpcToTls13();
+  const uint64_t gib = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1;
+  const int small_uploads = argc > 2 ? std::atoi(argv[2]) : 2000;
+
+  const crypto::SigningKey root = crypto::SigningKey::Generate();
+  std::unique_ptr<vault::testing::VaultProcess> vault =
+      // 16 clients share one account here, so allow them 16 unfinished
+      // uploads at once (the default, 4, is per person).
+      vault::testing::VaultProcess::Init(root.public_key(),
+                                         "max_pending_uploads = 64\n");
+  if (!vault->Start().ok()) {
+    std::fprintf(stderr, "tvaultd did not start\n");
+    return 1;
+  }
+  std::unique_ptr<v1::Vault::Stub> stub = vault->Stub();
+
+  // An account that owns a case.
+  crypto::SigningKey key = crypto::SigningKey::Generate();
+  crypto::X25519Identity box = crypto::X25519Identity::Generate();
+  v1::Certificate body;
+  body.set_version(1);
+  body.set_sign_pk(std::string(crypto::AsString(key.public_key())));
+  body.set_box_pk(std::string(crypto::AsString(box.recipient().bytes())));
+  body.add_roles(v1::REVIEWER);
+  body.set_handle("bench");
+  const int64_t now = std::time(nullptr);
+  body.set_not_before(now - 86400);
+  body.set_not_after(now + 300 * 86400);
+  v1::SignedStatement cert = *crypto::IssueCertificate(body, root);
+  crypto::VerifiedCertificate verified =
+      *crypto::VerifyCertificate(cert, root.public_key());
+  {
+    v1::Challenge challenge;
+    grpc::ClientContext context;
+    stub->GetChallenge(&context, {}, &challenge);
+    v1::RegisterRequest request;
+    *request.mutable_certificate() = cert;
+    *request.mutable_challenge() =
+        *client::SignAuthChallenge(challenge.nonce(), key, vault->pin(), now);
+    v1::RegisterResponse response;
+    grpc::ClientContext c2;
+    if (!stub->Register(&c2, request, &response).ok()) return 1;
+  }
+  const std::string token =
+      client::SignInToVault(*stub, key, vault->pin())->token();
+  const crypto::CaseId case_id = crypto::NewCaseId();
+  const crypto::X25519Identity epoch = crypto::X25519Identity::Generate();
+  {
+    crypto::EpochMembership m{{verified.fingerprint}, {verified.fingerprint}, {}};
+    auto d = crypto::CreateGenesisDescriptor(case_id, epoch.recipient(), m,
+                                             now + 30 * 86400, verified, key);
+    v1::PublishDescriptorRequest request;
+    *request.mutable_case_descriptor() = d->statement;
+    v1::PublishDescriptorResponse response;
+    grpc::ClientContext context;
+    client::AuthorizeCall(context, token);
+    if (!stub->PublishDescriptor(&context, request, &response).ok()) return 1;
+  }
+
+  const auto upload = [&](v1::Vault::Stub& s, const std::string& file) {
+    std::array<uint8_t, 16> id;
+    randombytes_buf(id.data(), id.size());
+    grpc::ClientContext context;
+    client::AuthorizeCall(context, token);
+    v1::UploadResponse response;
+    auto writer = s.Upload(&context, &response);
+    v1::UploadRequest first;
+    v1::UploadStart* start = first.mutable_start();
+    start->set_case_id(std::string(crypto::AsString(case_id)));
+    start->set_record_id(std::string(crypto::AsString(id)));
+    start->set_total_size(file.size());
+    start->set_sha256(std::string(
+        crypto::AsString(crypto::ComputeSha256(crypto::AsBytes(file)))));
+    writer->Write(first);
+    for (size_t at = 0; at < file.size(); at += kMiB) {
+      v1::UploadRequest data;
+      data.set_data(file.substr(at, kMiB));
+      writer->Write(data);
+    }
+    writer->WritesDone();
+    return writer->Finish();
+  };
+
+  // 1. One large record, tvaultd and raw gRPC alternately, twice each.
+  const std::string big_path = vault->root() + "/big.age";
+  const std::string big = MakeAgeFile(epoch.recipient(), gib << 30, big_path);
+  unlink(big_path.c_str());
+
+  RawSinkService raw;
+  grpc::ServerBuilder builder;
+  grpc::SslServerCredentialsOptions tls(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  tls.pem_key_cert_pairs.push_back(
+      {vault::testing::ReadTestFile(vault->data_dir() + "/tls.key"),
+       vault::testing::ReadTestFile(vault->data_dir() + "/tls.crt")});
+  int raw_port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::SslServerCredentials(tls),
+                           &raw_port);
+  builder.RegisterService(&raw);
+  builder.SetMaxReceiveMessageSize(2 * kMiB);
+  std::unique_ptr<grpc::Server> raw_server = builder.BuildAndStart();
+  auto raw_stub = bench::RawSink::NewStub(client::ConnectToVault(
+      absl::StrCat("127.0.0.1:", raw_port), vault->pin()));
+
+  double vault_best = 0, raw_best = 0;
+  for (int round = 0; round < 2; ++round) {
+    auto t0 = Clock::now();
+    grpc::Status s = upload(*stub, big);
+    const double tv = Seconds(Clock::now() - t0);
+    if (!s.ok()) {
+      std::fprintf(stderr, "upload failed: %s\n", s.error_message().c_str());
+      return 1;
+    }
+    t0 = Clock::now();
+    {
+      grpc::ClientContext context;
+      v1::UploadResponse response;
+      auto writer = raw_stub->Sink(&context, &response);
+      for (size_t at = 0; at < big.size(); at += kMiB) {
+        v1::UploadRequest data;
+        data.set_data(big.substr(at, kMiB));
+        writer->Write(data);
+      }
+      writer->WritesDone();
+      writer->Finish();
+    }
+    const double tr = Seconds(Clock::now() - t0);
+    const double mb = static_cast<double>(big.size()) / 1e6;
+    std::printf("round %d: tvaultd %.1f MB/s, raw gRPC+SHA-256 %.1f MB/s\n",
+                round + 1, mb / tv, mb / tr);
+    vault_best = std::max(vault_best, mb / tv);
+    raw_best = std::max(raw_best, mb / tr);
+  }
+  std::printf("large upload (%llu GiB): tvaultd %.1f MB/s, raw %.1f MB/s, "
+              "ratio %.2f; tvaultd peak RSS %ld KiB\n",
+              static_cast<unsigned long long>(gib), vault_best, raw_best,
+              vault_best / raw_best, PeakRssKiB(vault->pid()));
+
+  // 2. Small records from 16 clients.
+  const std::string small =
+      MakeAgeFile(epoch.recipient(), 65536, vault->root() + "/small.age");
+  std::atomic<int> next{0};
+  std::vector<std::vector<double>> latencies(16);
+  const auto t0 = Clock::now();
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 16; ++c) {
+    clients.emplace_back([&, c] {
+      std::unique_ptr<v1::Vault::Stub> s = vault->Stub();
+      while (next.fetch_add(1) < small_uploads) {
+        const auto start = Clock::now();
+        grpc::Status status = upload(*s, small);
+        if (!status.ok()) {
+          std::fprintf(stderr, "small upload failed: %s\n",
+                       status.error_message().c_str());
+          std::abort();
+        }
+        latencies[c].push_back(Seconds(Clock::now() - start) * 1000);
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  const double total = Seconds(Clock::now() - t0);
+  std::vector<double> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  std::printf("small records (%zu bytes each, 16 clients): %.0f uploads/s, "
+              "p50 %.1f ms, p99 %.1f ms; tvaultd peak RSS %ld KiB\n",
+              small.size(), static_cast<double>(all.size()) / total,
+              all[all.size() / 2], all[all.size() * 99 / 100],
+              PeakRssKiB(vault->pid()));
+  raw_server->Shutdown();
+  vault->Stop();
+  return 0;
+}
