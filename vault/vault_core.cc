@@ -898,6 +898,8 @@ constexpr uint64_t kMinRecordSize = 65536;
 // The record profile's header sits in the first bytes; real ones are ~200.
 constexpr size_t kMaxRecordHeaderSize = 4096;
 constexpr uint32_t kDefaultPageSize = 100;
+// Upload data committed per transaction (memory per running upload).
+constexpr size_t kUploadBatchBytes = 4 * kMaxChunkBytes;
 constexpr uint32_t kMaxPageSize = 1000;
 
 absl::StatusOr<RecordId> RecordIdFromBytes(absl::string_view bytes) {
@@ -1199,33 +1201,61 @@ absl::StatusOr<tvault::v1::UploadResponse> VaultCore::Upload(
     done += data.size();
   }
 
+  // Data is stored in batches of up to kUploadBatchBytes per transaction
+  // (one fsync per batch, bounded memory per upload); what a client is
+  // told it may resume from is only ever what was committed.
   uint64_t held = upload->held_bytes;
-  while (held < upload->total_size) {
+  std::vector<std::string> batch;
+  size_t batch_bytes = 0;
+  const auto flush = [&]() -> absl::Status {
+    if (batch.empty()) return absl::OkStatus();
+    absl::Status s = store_.RunInTransaction([&](StoreTransaction& txn) {
+      uint64_t at = held;
+      for (const std::string& data : batch) {
+        if (absl::Status a = txn.AppendUploadChunk(upload->record_id, at, data);
+            !a.ok()) {
+          return a;
+        }
+        at += data.size();
+      }
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    held += batch_bytes;
+    batch.clear();
+    batch_bytes = 0;
+    return absl::OkStatus();
+  };
+  while (held + batch_bytes < upload->total_size) {
     message.Clear();
     if (!stream.Read(message)) {
+      if (absl::Status s = flush(); !s.ok()) return s;
       return absl::FailedPreconditionError(absl::StrCat(
           "the upload stopped after ", held, " of ", upload->total_size,
           " bytes; the vault keeps them: resume from offset ", held));
     }
     if (!message.has_data() || message.data().empty() ||
         message.data().size() > kMaxChunkBytes) {
+      if (absl::Status s = flush(); !s.ok()) return s;
       return absl::InvalidArgumentError(
           "after UploadStart, an upload carries only data messages of 1 byte "
           "to 1 MiB");
     }
-    const std::string& data = message.data();
-    if (data.size() > upload->total_size - held) {
+    std::string* data = message.mutable_data();
+    if (data->size() > upload->total_size - held - batch_bytes) {
+      if (absl::Status s = flush(); !s.ok()) return s;
       return absl::InvalidArgumentError(
           absl::StrCat("more data than the announced ", upload->total_size,
                        " bytes; nothing beyond it was stored"));
     }
-    absl::Status s = store_.RunInTransaction([&](StoreTransaction& txn) {
-      return txn.AppendUploadChunk(upload->record_id, held, data);
-    });
-    if (!s.ok()) return s;
-    crypto_hash_sha256_update(&sha, AsBytes(data).data(), data.size());
-    held += data.size();
+    crypto_hash_sha256_update(&sha, AsBytes(*data).data(), data->size());
+    batch_bytes += data->size();
+    batch.push_back(std::move(*data));
+    if (batch_bytes >= kUploadBatchBytes) {
+      if (absl::Status s = flush(); !s.ok()) return s;
+    }
   }
+  if (absl::Status s = flush(); !s.ok()) return s;
   message.Clear();
   if (stream.Read(message)) {
     return absl::InvalidArgumentError(absl::StrCat(
