@@ -154,7 +154,8 @@ int main(int argc, char** argv) {
   const crypto::CaseId case_id = crypto::NewCaseId();
   const crypto::X25519Identity epoch = crypto::X25519Identity::Generate();
   {
-    crypto::EpochMembership m{{verified.fingerprint}, {verified.fingerprint}, {}};
+    crypto::EpochMembership m{
+        {verified.fingerprint}, {verified.fingerprint}, {}};
     auto d = crypto::CreateGenesisDescriptor(case_id, epoch.recipient(), m,
                                              now + 30 * 86400, verified, key);
     v1::PublishDescriptorRequest request;
@@ -172,8 +173,9 @@ int main(int argc, char** argv) {
     auto it = digests.find(&file);
     if (it == digests.end()) {
       it = digests
-               .emplace(&file, std::string(crypto::AsString(
-                                   crypto::ComputeSha256(crypto::AsBytes(file)))))
+               .emplace(&file,
+                        std::string(crypto::AsString(
+                            crypto::ComputeSha256(crypto::AsBytes(file)))))
                .first;
     }
     return it->second;
@@ -209,7 +211,8 @@ int main(int argc, char** argv) {
 
   RawSinkService raw;
   grpc::ServerBuilder builder;
-  grpc::SslServerCredentialsOptions tls(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  grpc::SslServerCredentialsOptions tls(
+      GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
   tls.pem_key_cert_pairs.push_back(
       {vault::testing::ReadTestFile(vault->data_dir() + "/tls.key"),
        vault::testing::ReadTestFile(vault->data_dir() + "/tls.crt")});
@@ -252,10 +255,11 @@ int main(int argc, char** argv) {
     vault_best = std::max(vault_best, mb / tv);
     raw_best = std::max(raw_best, mb / tr);
   }
-  std::printf("large upload (%llu GiB): tvaultd %.1f MB/s, raw %.1f MB/s, "
-              "ratio %.2f; tvaultd peak RSS %ld KiB\n",
-              static_cast<unsigned long long>(gib), vault_best, raw_best,
-              vault_best / raw_best, PeakRssKiB(vault->pid()));
+  std::printf(
+      "large upload (%llu GiB): tvaultd %.1f MB/s, raw %.1f MB/s, "
+      "ratio %.2f; tvaultd peak RSS %ld KiB\n",
+      static_cast<unsigned long long>(gib), vault_best, raw_best,
+      vault_best / raw_best, PeakRssKiB(vault->pid()));
 
   // 2. Small records from 16 clients.
   const std::string small =
@@ -285,11 +289,12 @@ int main(int argc, char** argv) {
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
-  std::printf("small records (%zu bytes each, 16 clients): %.0f uploads/s, "
-              "p50 %.1f ms, p99 %.1f ms; tvaultd peak RSS %ld KiB\n",
-              small.size(), static_cast<double>(all.size()) / total,
-              all[all.size() / 2], all[all.size() * 99 / 100],
-              PeakRssKiB(vault->pid()));
+  std::printf(
+      "small records (%zu bytes each, 16 clients): %.0f uploads/s, "
+      "p50 %.1f ms, p99 %.1f ms; tvaultd peak RSS %ld KiB\n",
+      small.size(), static_cast<double>(all.size()) / total,
+      all[all.size() / 2], all[all.size() * 99 / 100],
+      PeakRssKiB(vault->pid()));
   raw_server->Shutdown();
   vault->Stop();
   return 0;
