@@ -125,6 +125,34 @@ std::vector<crypto::Fingerprint> Participants(
   return out;
 }
 
+// The caller, authenticated, and the verified chain of `case_id`, with
+// `action` allowed on it (vault/rights.h decides).
+struct CaseAccess {
+  Caller caller;
+  crypto::CaseChain chain;
+};
+
+absl::StatusOr<CaseAccess> AuthorizeCase(StoreTransaction& txn,
+                                         const SessionTokenHash* token,
+                                         const CaseId& case_id, Action action,
+                                         int64_t now,
+                                         RegisteredCertificates& certs,
+                                         absl::Span<const uint8_t> org_pk) {
+  absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk, now);
+  if (!caller.ok()) return caller.status();
+  if (!caller->certificate && !(caller->invite && action == Action::kUpload)) {
+    if (absl::Status s = CheckAllowed(*caller, action, nullptr, now); !s.ok()) {
+      return s;
+    }
+  }
+  absl::StatusOr<crypto::CaseChain> chain = LoadChain(txn, case_id, certs);
+  if (!chain.ok()) return chain.status();
+  if (absl::Status s = CheckAllowed(*caller, action, &*chain, now); !s.ok()) {
+    return s;
+  }
+  return CaseAccess{std::move(*caller), std::move(*chain)};
+}
+
 const crypto::Fingerprint& CallerFingerprint(const Caller& caller) {
   return caller.certificate->fingerprint;
 }
@@ -985,18 +1013,12 @@ absl::StatusOr<UploadRow> VaultCore::BeginUpload(
   UploadRow row;
   absl::Status status = store_.RunInTransaction([&](StoreTransaction& txn)
                                                     -> absl::Status {
-    absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, now);
-    if (!caller.ok()) return caller.status();
-    if (!caller->certificate && !caller->invite) {
-      return CheckAllowed(*caller, Action::kUpload, nullptr, now);
-    }
     RegisteredCertificates certs(txn, org_pk_);
-    absl::StatusOr<crypto::CaseChain> chain = LoadChain(txn, *case_id, certs);
-    if (!chain.ok()) return chain.status();
-    if (absl::Status s = CheckAllowed(*caller, Action::kUpload, &*chain, now);
-        !s.ok()) {
-      return s;
-    }
+    absl::StatusOr<CaseAccess> access = AuthorizeCase(
+        txn, token, *case_id, Action::kUpload, now, certs, org_pk_);
+    if (!access.ok()) return access.status();
+    const Caller* caller = &access->caller;
+    crypto::CaseChain* chain = &access->chain;
     if (caller->invite && start.epoch() != caller->invite->epoch) {
       return absl::FailedPreconditionError(
           "an invite's records are encrypted to the invite's epoch; this "
@@ -1096,19 +1118,11 @@ absl::StatusOr<tvault::v1::Receipt> VaultCore::CommitRecord(
   absl::Status status = Mutate([&](StoreTransaction& txn,
                                    Mutation& m) -> absl::Status {
     // Rights again: a certificate revoked during a long upload stops here.
-    absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, m.now);
-    if (!caller.ok()) return caller.status();
-    if (!caller->certificate && !caller->invite) {
-      return CheckAllowed(*caller, Action::kUpload, nullptr, m.now);
-    }
     RegisteredCertificates certs(txn, org_pk_);
-    absl::StatusOr<crypto::CaseChain> chain =
-        LoadChain(txn, upload.case_id, certs);
-    if (!chain.ok()) return chain.status();
-    if (absl::Status s = CheckAllowed(*caller, Action::kUpload, &*chain, m.now);
-        !s.ok()) {
-      return s;
-    }
+    absl::StatusOr<CaseAccess> access = AuthorizeCase(
+        txn, token, upload.case_id, Action::kUpload, m.now, certs, org_pk_);
+    if (!access.ok()) return access.status();
+    const Caller* caller = &access->caller;
     // An invite's use counts only now, when the record commits.
     if (caller->invite) {
       if (absl::Status s = txn.UseInvite(caller->invite->invite_pk); !s.ok()) {
@@ -1308,34 +1322,27 @@ absl::StatusOr<tvault::v1::UploadState> VaultCore::GetUploadState(
   if (!record_id.ok()) return record_id.status();
   const int64_t now = clock_();
   tvault::v1::UploadState out;
-  absl::Status status = store_.RunInTransaction([&](StoreTransaction& txn)
-                                                    -> absl::Status {
-    absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, now);
-    if (!caller.ok()) return caller.status();
-    if (!caller->certificate && !caller->invite) {
-      return CheckAllowed(*caller, Action::kUpload, nullptr, now);
-    }
-    RegisteredCertificates certs(txn, org_pk_);
-    absl::StatusOr<crypto::CaseChain> chain = LoadChain(txn, *case_id, certs);
-    if (!chain.ok()) return chain.status();
-    if (absl::Status s = CheckAllowed(*caller, Action::kUpload, &*chain, now);
-        !s.ok()) {
-      return s;
-    }
-    absl::StatusOr<RecordRow> stored = txn.FindRecord(*record_id);
-    if (stored.ok() && stored->case_id == *case_id) {
-      absl::StatusOr<tvault::v1::Receipt> receipt = StoredReceipt(txn, *stored);
-      if (!receipt.ok()) return receipt.status();
-      out.set_held_bytes(stored->size);
-      *out.mutable_receipt() = std::move(*receipt);
-      return absl::OkStatus();
-    }
-    absl::StatusOr<UploadRow> pending = txn.FindUpload(*record_id);
-    if (pending.ok() && pending->case_id == *case_id) {
-      out.set_held_bytes(pending->held_bytes);
-    }
-    return absl::OkStatus();
-  });
+  absl::Status status =
+      store_.RunInTransaction([&](StoreTransaction& txn) -> absl::Status {
+        RegisteredCertificates certs(txn, org_pk_);
+        absl::StatusOr<CaseAccess> access = AuthorizeCase(
+            txn, token, *case_id, Action::kUpload, now, certs, org_pk_);
+        if (!access.ok()) return access.status();
+        absl::StatusOr<RecordRow> stored = txn.FindRecord(*record_id);
+        if (stored.ok() && stored->case_id == *case_id) {
+          absl::StatusOr<tvault::v1::Receipt> receipt =
+              StoredReceipt(txn, *stored);
+          if (!receipt.ok()) return receipt.status();
+          out.set_held_bytes(stored->size);
+          *out.mutable_receipt() = std::move(*receipt);
+          return absl::OkStatus();
+        }
+        absl::StatusOr<UploadRow> pending = txn.FindUpload(*record_id);
+        if (pending.ok() && pending->case_id == *case_id) {
+          out.set_held_bytes(pending->held_bytes);
+        }
+        return absl::OkStatus();
+      });
   if (!status.ok()) return status;
   return out;
 }
@@ -1493,61 +1500,55 @@ absl::StatusOr<tvault::v1::CreateInviteResponse> VaultCore::CreateInvite(
   absl::StatusOr<CaseId> case_id = CaseIdFromBytes(body.case_id());
   if (!case_id.ok()) return case_id.status();
   tvault::v1::CreateInviteResponse out;
-  absl::Status status = Mutate([&](StoreTransaction& txn,
-                                   Mutation& m) -> absl::Status {
-    absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, m.now);
-    if (!caller.ok()) return caller.status();
-    if (!caller->certificate) {
-      return CheckAllowed(*caller, Action::kManageInvites, nullptr, m.now);
-    }
-    RegisteredCertificates certs(txn, org_pk_);
-    absl::StatusOr<crypto::CaseChain> chain = LoadChain(txn, *case_id, certs);
-    if (!chain.ok()) return chain.status();
-    if (absl::Status s =
-            CheckAllowed(*caller, Action::kManageInvites, &*chain, m.now);
-        !s.ok()) {
-      return s;
-    }
-    absl::StatusOr<crypto::VerifiedInviteStatement> verified =
-        crypto::VerifyInviteStatement(request.invite(), *chain, certs.Lookup(),
-                                      m.now);
-    if (!verified.ok()) return verified.status();
-    if (verified->signer != CallerFingerprint(*caller)) {
-      return absl::PermissionDeniedError(
-          "the invite is signed by another owner; register invites you "
-          "signed");
-    }
-    if (body.epoch() != *chain->highest_epoch()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("invites are for the case's current epoch (",
-                       *chain->highest_epoch(), "); make a new one"));
-    }
-    InviteRow row{.case_id = *case_id,
-                  .epoch = body.epoch(),
-                  .expires = body.expires(),
-                  .uses_left = body.uses(),
-                  .revoked = false,
-                  .statement = request.invite().SerializeAsString()};
-    std::copy(body.invite_pk().begin(), body.invite_pk().end(),
-              row.invite_pk.begin());
-    absl::Status inserted = txn.InsertInvite(row);
-    if (absl::IsAlreadyExists(inserted)) {
-      absl::StatusOr<InviteRow> held = txn.FindInvite(row.invite_pk);
-      if (!held.ok()) return held.status();
-      if (held->statement == row.statement) return absl::OkStatus();
-      return absl::AlreadyExistsError(
-          "another invite with this key is registered; draw a new invite");
-    }
-    if (!inserted.ok()) return inserted;
-    tvault::v1::LogEntry entry;
-    tvault::v1::InviteCreated* e = entry.mutable_invite_created();
-    e->set_case_id(body.case_id());
-    e->set_epoch(body.epoch());
-    e->set_invite_pk(body.invite_pk());
-    e->set_expires(body.expires());
-    e->set_uses(body.uses());
-    return m.Append(txn, std::move(entry), out.mutable_receipt()).status();
-  });
+  absl::Status status =
+      Mutate([&](StoreTransaction& txn, Mutation& m) -> absl::Status {
+        RegisteredCertificates certs(txn, org_pk_);
+        absl::StatusOr<CaseAccess> access =
+            AuthorizeCase(txn, token, *case_id, Action::kManageInvites, m.now,
+                          certs, org_pk_);
+        if (!access.ok()) return access.status();
+        const Caller* caller = &access->caller;
+        crypto::CaseChain* chain = &access->chain;
+        absl::StatusOr<crypto::VerifiedInviteStatement> verified =
+            crypto::VerifyInviteStatement(request.invite(), *chain,
+                                          certs.Lookup(), m.now);
+        if (!verified.ok()) return verified.status();
+        if (verified->signer != CallerFingerprint(*caller)) {
+          return absl::PermissionDeniedError(
+              "the invite is signed by another owner; register invites you "
+              "signed");
+        }
+        if (body.epoch() != *chain->highest_epoch()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("invites are for the case's current epoch (",
+                           *chain->highest_epoch(), "); make a new one"));
+        }
+        InviteRow row{.case_id = *case_id,
+                      .epoch = body.epoch(),
+                      .expires = body.expires(),
+                      .uses_left = body.uses(),
+                      .revoked = false,
+                      .statement = request.invite().SerializeAsString()};
+        std::copy(body.invite_pk().begin(), body.invite_pk().end(),
+                  row.invite_pk.begin());
+        absl::Status inserted = txn.InsertInvite(row);
+        if (absl::IsAlreadyExists(inserted)) {
+          absl::StatusOr<InviteRow> held = txn.FindInvite(row.invite_pk);
+          if (!held.ok()) return held.status();
+          if (held->statement == row.statement) return absl::OkStatus();
+          return absl::AlreadyExistsError(
+              "another invite with this key is registered; draw a new invite");
+        }
+        if (!inserted.ok()) return inserted;
+        tvault::v1::LogEntry entry;
+        tvault::v1::InviteCreated* e = entry.mutable_invite_created();
+        e->set_case_id(body.case_id());
+        e->set_epoch(body.epoch());
+        e->set_invite_pk(body.invite_pk());
+        e->set_expires(body.expires());
+        e->set_uses(body.uses());
+        return m.Append(txn, std::move(entry), out.mutable_receipt()).status();
+      });
   if (!status.ok()) return status;
   return out;
 }
@@ -1564,35 +1565,27 @@ absl::StatusOr<tvault::v1::RevokeInviteResponse> VaultCore::RevokeInvite(
   std::copy(request.invite_pk().begin(), request.invite_pk().end(),
             invite_pk.begin());
   tvault::v1::RevokeInviteResponse out;
-  absl::Status status = Mutate([&](StoreTransaction& txn,
-                                   Mutation& m) -> absl::Status {
-    absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, m.now);
-    if (!caller.ok()) return caller.status();
-    if (!caller->certificate) {
-      return CheckAllowed(*caller, Action::kManageInvites, nullptr, m.now);
-    }
-    RegisteredCertificates certs(txn, org_pk_);
-    absl::StatusOr<crypto::CaseChain> chain = LoadChain(txn, *case_id, certs);
-    if (!chain.ok()) return chain.status();
-    if (absl::Status s =
-            CheckAllowed(*caller, Action::kManageInvites, &*chain, m.now);
-        !s.ok()) {
-      return s;
-    }
-    absl::StatusOr<InviteRow> invite = txn.FindInvite(invite_pk);
-    if (absl::IsNotFound(invite.status()) ||
-        (invite.ok() && invite->case_id != *case_id)) {
-      return absl::NotFoundError("this case has no invite with that key");
-    }
-    if (!invite.ok()) return invite.status();
-    if (invite->revoked) return absl::OkStatus();
-    if (absl::Status s = txn.RevokeInvite(invite_pk); !s.ok()) return s;
-    tvault::v1::LogEntry entry;
-    tvault::v1::InviteRevoked* e = entry.mutable_invite_revoked();
-    e->set_case_id(request.case_id());
-    e->set_invite_pk(request.invite_pk());
-    return m.Append(txn, std::move(entry), out.mutable_receipt()).status();
-  });
+  absl::Status status =
+      Mutate([&](StoreTransaction& txn, Mutation& m) -> absl::Status {
+        RegisteredCertificates certs(txn, org_pk_);
+        absl::StatusOr<CaseAccess> access =
+            AuthorizeCase(txn, token, *case_id, Action::kManageInvites, m.now,
+                          certs, org_pk_);
+        if (!access.ok()) return access.status();
+        absl::StatusOr<InviteRow> invite = txn.FindInvite(invite_pk);
+        if (absl::IsNotFound(invite.status()) ||
+            (invite.ok() && invite->case_id != *case_id)) {
+          return absl::NotFoundError("this case has no invite with that key");
+        }
+        if (!invite.ok()) return invite.status();
+        if (invite->revoked) return absl::OkStatus();
+        if (absl::Status s = txn.RevokeInvite(invite_pk); !s.ok()) return s;
+        tvault::v1::LogEntry entry;
+        tvault::v1::InviteRevoked* e = entry.mutable_invite_revoked();
+        e->set_case_id(request.case_id());
+        e->set_invite_pk(request.invite_pk());
+        return m.Append(txn, std::move(entry), out.mutable_receipt()).status();
+      });
   if (!status.ok()) return status;
   return out;
 }
@@ -1618,65 +1611,58 @@ absl::StatusOr<tvault::v1::RequestDeletionResponse> VaultCore::RequestDeletion(
   const crypto::Sha256 request_hash =
       crypto::ComputeSha256(AsBytes(request.request().body()));
   tvault::v1::RequestDeletionResponse out;
-  absl::Status status = Mutate([&](StoreTransaction& txn,
-                                   Mutation& m) -> absl::Status {
-    absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, m.now);
-    if (!caller.ok()) return caller.status();
-    if (!caller->certificate) {
-      return CheckAllowed(*caller, Action::kRequestDeletion, nullptr, m.now);
-    }
-    RegisteredCertificates certs(txn, org_pk_);
-    absl::StatusOr<crypto::CaseChain> chain = LoadChain(txn, *case_id, certs);
-    if (!chain.ok()) return chain.status();
-    if (absl::Status s =
-            CheckAllowed(*caller, Action::kRequestDeletion, &*chain, m.now);
-        !s.ok()) {
-      return s;
-    }
-    tvault::v1::DeleteRequest opened;
-    if (!crypto::OpenStatement(
-             crypto::StatementType::kDelete, request.request(),
-             AsBytes(caller->certificate->body.sign_pk()), opened)
-             .ok()) {
-      return absl::PermissionDeniedError(
-          "the deletion request is not signed by your account key");
-    }
-    absl::StatusOr<RecordRow> record = txn.FindRecord(*record_id);
-    if (absl::IsNotFound(record.status()) ||
-        (record.ok() && record->case_id != *case_id)) {
-      return absl::NotFoundError("this case has no record with that id");
-    }
-    if (!record.ok()) return record.status();
-    absl::StatusOr<DeletionRow> held = txn.FindDeletion(*record_id);
-    if (held.ok()) {
-      if (held->request_sha256 != request_hash) {
-        return absl::AlreadyExistsError(
-            "the deletion of this record was already requested");
-      }
-      out.set_delete_after(held->delete_after);
-      return absl::OkStatus();
-    }
-    if (!absl::IsNotFound(held.status())) return held.status();
-    const int64_t delete_after =
-        SaturatingAdd(m.now, config_.deletion_delay_seconds);
-    if (absl::Status s = txn.InsertDeletion(
-            DeletionRow{.record_id = *record_id,
-                        .request_sha256 = request_hash,
-                        .statement = request.request().SerializeAsString(),
-                        .delete_after = delete_after,
-                        .done = false});
-        !s.ok()) {
-      return s;
-    }
-    out.set_delete_after(delete_after);
-    tvault::v1::LogEntry entry;
-    tvault::v1::DeletionRequested* e = entry.mutable_deletion_requested();
-    e->set_case_id(body.case_id());
-    e->set_record_id(body.record_id());
-    e->set_request_sha256(Str(request_hash));
-    e->set_delete_after(delete_after);
-    return m.Append(txn, std::move(entry), out.mutable_receipt()).status();
-  });
+  absl::Status status =
+      Mutate([&](StoreTransaction& txn, Mutation& m) -> absl::Status {
+        RegisteredCertificates certs(txn, org_pk_);
+        absl::StatusOr<CaseAccess> access =
+            AuthorizeCase(txn, token, *case_id, Action::kRequestDeletion, m.now,
+                          certs, org_pk_);
+        if (!access.ok()) return access.status();
+        const Caller* caller = &access->caller;
+        tvault::v1::DeleteRequest opened;
+        if (!crypto::OpenStatement(
+                 crypto::StatementType::kDelete, request.request(),
+                 AsBytes(caller->certificate->body.sign_pk()), opened)
+                 .ok()) {
+          return absl::PermissionDeniedError(
+              "the deletion request is not signed by your account key");
+        }
+        absl::StatusOr<RecordRow> record = txn.FindRecord(*record_id);
+        if (absl::IsNotFound(record.status()) ||
+            (record.ok() && record->case_id != *case_id)) {
+          return absl::NotFoundError("this case has no record with that id");
+        }
+        if (!record.ok()) return record.status();
+        absl::StatusOr<DeletionRow> held = txn.FindDeletion(*record_id);
+        if (held.ok()) {
+          if (held->request_sha256 != request_hash) {
+            return absl::AlreadyExistsError(
+                "the deletion of this record was already requested");
+          }
+          out.set_delete_after(held->delete_after);
+          return absl::OkStatus();
+        }
+        if (!absl::IsNotFound(held.status())) return held.status();
+        const int64_t delete_after =
+            SaturatingAdd(m.now, config_.deletion_delay_seconds);
+        if (absl::Status s = txn.InsertDeletion(
+                DeletionRow{.record_id = *record_id,
+                            .request_sha256 = request_hash,
+                            .statement = request.request().SerializeAsString(),
+                            .delete_after = delete_after,
+                            .done = false});
+            !s.ok()) {
+          return s;
+        }
+        out.set_delete_after(delete_after);
+        tvault::v1::LogEntry entry;
+        tvault::v1::DeletionRequested* e = entry.mutable_deletion_requested();
+        e->set_case_id(body.case_id());
+        e->set_record_id(body.record_id());
+        e->set_request_sha256(Str(request_hash));
+        e->set_delete_after(delete_after);
+        return m.Append(txn, std::move(entry), out.mutable_receipt()).status();
+      });
   if (!status.ok()) return status;
   LogInfo("a record's deletion was requested");
   return out;

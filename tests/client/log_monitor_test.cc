@@ -33,6 +33,7 @@
 #include "gtest/gtest.h"
 #include "proto/records.pb.h"
 #include "proto/vault.pb.h"
+#include "tests/temp_dir.h"
 
 namespace tvault::client {
 namespace {
@@ -45,26 +46,7 @@ constexpr char kLogName[] = "vault.example.org/log";
 
 using Calls = std::vector<std::pair<uint64_t, uint64_t>>;
 
-// A fresh directory under /tmp, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/tvault_log_monitor_test_XXXXXX";
-    char* made = ::mkdtemp(pattern.data());
-    EXPECT_NE(made, nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using tvault::testing_support::TempDir;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -22,6 +22,7 @@
 #include "crypto/statement.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/temp_dir.h"
 #include "vault/sqlcipher_store.h"
 #include "vault/store.h"
 
@@ -31,26 +32,7 @@ namespace {
 using crypto::Hash;
 using ::testing::HasSubstr;
 
-// A fresh directory under /tmp, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/tvault_log_tree_test_XXXXXX";
-    char* made = ::mkdtemp(pattern.data());
-    EXPECT_NE(made, nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using tvault::testing_support::TempDir;
 
 // The entry stored at `i`: distinct, of varying length (empty included).
 std::string EntryFor(uint64_t i) {

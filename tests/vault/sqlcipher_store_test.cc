@@ -19,6 +19,7 @@
 #include "crypto/secret_bytes.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/temp_dir.h"
 
 namespace tvault::vault {
 namespace {
@@ -29,26 +30,7 @@ constexpr absl::string_view kWrongKeyMessage =
     "cannot open the vault database: wrong key, or not a vault database";
 constexpr absl::string_view kSqliteMagic{"SQLite format 3\0", 16};
 
-// A fresh directory under /tmp, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/tvault_store_test_XXXXXX";
-    char* made = ::mkdtemp(pattern.data());
-    EXPECT_NE(made, nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string File(absl::string_view name) const {
-    return absl::StrCat(path_, "/", name);
-  }
-
- private:
-  std::string path_;
-};
+using tvault::testing_support::TempDir;
 
 // The raw bytes of a file; empty if it does not exist.
 std::string ReadRaw(const std::string& path) {

@@ -34,6 +34,7 @@
 #include "proto/records.pb.h"
 #include "proto/vault.pb.h"
 #include "tests/crypto/trust_fixture.h"
+#include "tests/temp_dir.h"
 #include "vault/config.h"
 #include "vault/rights.h"
 #include "vault/sqlcipher_store.h"
@@ -78,26 +79,7 @@ std::string Str(absl::Span<const uint8_t> b) {
     EXPECT_THAT(std::string(tv_status_.message()), HasSubstr(words));        \
   } while (0)
 
-// A fresh directory under /tmp, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/tvault_core_test_XXXXXX";
-    char* made = ::mkdtemp(pattern.data());
-    EXPECT_NE(made, nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using tvault::testing_support::TempDir;
 
 // A case as its owners hold it: the id, each epoch's identity and the
 // descriptors signed for it (the version published last per epoch).
