@@ -93,7 +93,54 @@ absl::StatusOr<SecretBytes> ReadDataFile(const std::string& path,
   return out;
 }
 
+absl::Status WriteAll(int fd, absl::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return absl::InternalError(ErrnoText(errno));
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+absl::Status ReplaceFileDurably(const std::string& path, absl::string_view data,
+                                absl::string_view what) {
+  const std::string tmp = path + ".tmp";
+  const int fd =
+      open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::InternalError(absl::StrCat("cannot write the ", what, " ", tmp,
+                                            ": ", ErrnoText(errno)));
+  }
+  absl::Status s = WriteAll(fd, data);
+  if (s.ok() && fsync(fd) != 0) s = absl::InternalError(ErrnoText(errno));
+  if (close(fd) != 0 && s.ok()) s = absl::InternalError(ErrnoText(errno));
+  if (s.ok() && rename(tmp.c_str(), path.c_str()) != 0) {
+    s = absl::InternalError(ErrnoText(errno));
+  }
+  if (!s.ok()) {
+    unlink(tmp.c_str());
+    return absl::InternalError(
+        absl::StrCat("cannot write the ", what, " ", path, ": ", s.message()));
+  }
+  const size_t slash = path.rfind('/');
+  const std::string dir =
+      slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  const int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0 || fsync(dfd) != 0) {
+    const int err = errno;
+    if (dfd >= 0) close(dfd);
+    return absl::InternalError(absl::StrCat("cannot sync the directory of the ",
+                                            what, " ", path, ": ",
+                                            ErrnoText(err)));
+  }
+  close(dfd);
+  return absl::OkStatus();
+}
 
 absl::StatusOr<crypto::SignPublicKey> ParseOrgKeyHex(absl::string_view hex) {
   const absl::Status bad = absl::InvalidArgumentError(

@@ -44,6 +44,13 @@ struct VaultFiles {
 // group or others can access, InvalidArgument for malformed content.
 absl::StatusOr<VaultFiles> LoadVaultFiles(const std::string& data_dir);
 
+// Replaces `path` with `data` (mode 0600): a temporary file beside it,
+// fsync'ed, renamed over it, and the directory fsync'ed, so a reader sees
+// the old content or the new, never part of it. Internal, naming `what`
+// and the path, on failure (the temporary file is then removed).
+absl::Status ReplaceFileDurably(const std::string& path, absl::string_view data,
+                                absl::string_view what);
+
 }  // namespace tvault::vault
 
 #endif  // TVAULT_VAULT_DATA_DIR_H_

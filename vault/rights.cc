@@ -20,6 +20,20 @@ bool Lists(const google::protobuf::RepeatedPtrField<std::string>& list,
 
 }  // namespace
 
+absl::StatusOr<crypto::VerifiedCertificate> VerifyStoredCertificate(
+    const AccountRow& account, absl::Span<const uint8_t> org_pk) {
+  tvault::v1::SignedStatement statement;
+  if (!statement.ParseFromString(account.certificate)) {
+    return absl::DataLossError("a stored certificate does not parse");
+  }
+  absl::StatusOr<crypto::VerifiedCertificate> cert =
+      crypto::VerifyCertificate(statement, org_pk);
+  if (!cert.ok()) {
+    return absl::DataLossError("a stored certificate no longer verifies");
+  }
+  return cert;
+}
+
 absl::Status CheckCertificateCurrent(StoreTransaction& txn,
                                      const crypto::VerifiedCertificate& cert,
                                      absl::Span<const uint8_t> org_pk,
@@ -86,15 +100,9 @@ absl::StatusOr<Caller> Authenticate(StoreTransaction& txn,
     return absl::DataLossError("a session refers to an unknown account");
   }
   if (!account.ok()) return account.status();
-  tvault::v1::SignedStatement statement;
-  if (!statement.ParseFromString(account->certificate)) {
-    return absl::DataLossError("a stored certificate does not parse");
-  }
   absl::StatusOr<crypto::VerifiedCertificate> cert =
-      crypto::VerifyCertificate(statement, org_pk);
-  if (!cert.ok()) {
-    return absl::DataLossError("a stored certificate no longer verifies");
-  }
+      VerifyStoredCertificate(*account, org_pk);
+  if (!cert.ok()) return cert.status();
   if (absl::Status s = CheckCertificateCurrent(txn, *cert, org_pk, now);
       !s.ok()) {
     return absl::PermissionDeniedError(

@@ -78,6 +78,12 @@ absl::StatusOr<Caller> Authenticate(StoreTransaction& txn,
                                     absl::Span<const uint8_t> org_pk,
                                     int64_t now);
 
+// The certificate of a stored account, verified under the org key again
+// (the store is not trusted to have kept it intact). DataLoss if the
+// stored bytes no longer parse or verify.
+absl::StatusOr<crypto::VerifiedCertificate> VerifyStoredCertificate(
+    const AccountRow& account, absl::Span<const uint8_t> org_pk);
+
 // Whether `cert` is inside its validity period and unrevoked at `now`,
 // with the revocation the store holds for it (if any). PermissionDenied
 // otherwise, saying why.

@@ -36,26 +36,6 @@ namespace {
 constexpr auto kShutdownGrace = std::chrono::seconds(1);
 constexpr int kMaxServerThreads = 64;
 
-// Writes `text` to `path` through a temporary file and rename, so a reader
-// never sees a partial address.
-absl::Status WriteReadyFile(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  const int fd =
-      open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return absl::InternalError(absl::StrCat("cannot write the ready file ",
-                                            path, ": ", std::strerror(errno)));
-  }
-  const ssize_t n = write(fd, text.data(), text.size());
-  const bool ok = n == static_cast<ssize_t>(text.size()) && close(fd) == 0;
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
-    unlink(tmp.c_str());
-    return absl::InternalError(
-        absl::StrCat("cannot write the ready file ", path));
-  }
-  return absl::OkStatus();
-}
-
 // "HOST:PORT" with the port replaced by `port`.
 std::string BoundAddress(const std::string& listen, int port) {
   const size_t colon = listen.rfind(':');
@@ -196,8 +176,8 @@ int RunServe(const ServeArgs& args) {
   const std::string ready_file =
       args.ready_file.empty() ? absl::StrCat(args.data_dir, "/", kReadyFileName)
                               : args.ready_file;
-  if (absl::Status s =
-          WriteReadyFile(ready_file, BoundAddress(args.listen, port) + "\n");
+  if (absl::Status s = ReplaceFileDurably(
+          ready_file, BoundAddress(args.listen, port) + "\n", "ready file");
       !s.ok()) {
     server->Shutdown();
     return Fail(s);

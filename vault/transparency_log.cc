@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "crypto/checkpoint.h"
 #include "crypto/statement.h"
+#include "vault/data_dir.h"
 #include "vault/log_tree.h"
 
 namespace tvault::vault {
@@ -20,55 +21,6 @@ namespace {
 constexpr size_t kMaxMirrorSize = 16 * 1024;
 
 std::string ErrnoText(int err) { return std::strerror(err); }
-
-absl::Status WriteAll(int fd, absl::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return absl::InternalError(ErrnoText(errno));
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return absl::OkStatus();
-}
-
-// Replaces `path` with `data`: a temporary file beside it, fsync'ed,
-// renamed over it, and the directory fsync'ed.
-absl::Status ReplaceFileDurably(const std::string& path,
-                                absl::string_view data) {
-  const std::string tmp = path + ".tmp";
-  const int fd =
-      open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return absl::InternalError(absl::StrCat("cannot write the checkpoint copy ",
-                                            tmp, ": ", ErrnoText(errno)));
-  }
-  absl::Status s = WriteAll(fd, data);
-  if (s.ok() && fsync(fd) != 0) s = absl::InternalError(ErrnoText(errno));
-  if (close(fd) != 0 && s.ok()) s = absl::InternalError(ErrnoText(errno));
-  if (s.ok() && rename(tmp.c_str(), path.c_str()) != 0) {
-    s = absl::InternalError(ErrnoText(errno));
-  }
-  if (!s.ok()) {
-    unlink(tmp.c_str());
-    return absl::InternalError(absl::StrCat("cannot write the checkpoint copy ",
-                                            path, ": ", s.message()));
-  }
-  const size_t slash = path.rfind('/');
-  const std::string dir =
-      slash == std::string::npos ? "." : path.substr(0, slash + 1);
-  const int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0 || fsync(dfd) != 0) {
-    const int err = errno;
-    if (dfd >= 0) close(dfd);
-    return absl::InternalError(
-        absl::StrCat("cannot sync the directory of the checkpoint copy ", path,
-                     ": ", ErrnoText(err)));
-  }
-  close(dfd);
-  return absl::OkStatus();
-}
 
 // NotFound if there is no file.
 absl::StatusOr<std::string> ReadMirror(const std::string& path) {
@@ -98,10 +50,14 @@ TransparencyLog::TransparencyLog(crypto::NoteSigner signer,
                                  std::string mirror_path)
     : signer_(std::move(signer)), mirror_path_(std::move(mirror_path)) {}
 
-absl::StatusOr<uint64_t> TransparencyLog::Append(
+absl::StatusOr<AppendedEntry> TransparencyLog::Append(
     StoreTransaction& txn, tvault::v1::LogEntry entry) const {
   entry.set_version(kLogEntryVersion);
-  return AppendToLogTree(txn, crypto::SerializeDeterministic(entry));
+  AppendedEntry out{.bytes = crypto::SerializeDeterministic(entry)};
+  absl::StatusOr<uint64_t> index = AppendToLogTree(txn, out.bytes);
+  if (!index.ok()) return index.status();
+  out.index = *index;
+  return out;
 }
 
 absl::Status TransparencyLog::LoadMirror() {
@@ -209,7 +165,9 @@ absl::Status TransparencyLog::MirrorCheckpoint(const CheckpointRow& row) {
     if (absl::Status s = LoadMirror(); !s.ok()) return s;
   }
   if (row.tree_size <= mirrored_size_) return absl::OkStatus();
-  if (absl::Status s = ReplaceFileDurably(mirror_path_, row.note); !s.ok()) {
+  if (absl::Status s =
+          ReplaceFileDurably(mirror_path_, row.note, "checkpoint copy");
+      !s.ok()) {
     return s;
   }
   mirrored_size_ = checkpoint->tree_size;

@@ -41,6 +41,12 @@ namespace tvault::vault {
 
 inline constexpr uint32_t kLogEntryVersion = 1;
 
+// An entry as appended: its index and the exact bytes stored (the leaf).
+struct AppendedEntry {
+  uint64_t index = 0;
+  std::string bytes;
+};
+
 class TransparencyLog {
  public:
   // `mirror_path` empty: no second copy (CheckAgainstMirror then only
@@ -52,9 +58,9 @@ class TransparencyLog {
   const std::string& mirror_path() const { return mirror_path_; }
 
   // Sets entry.version and appends the deterministic serialisation at the
-  // end of the log. Returns its index.
-  absl::StatusOr<uint64_t> Append(StoreTransaction& txn,
-                                  tvault::v1::LogEntry entry) const;
+  // end of the log. Returns its index and those bytes.
+  absl::StatusOr<AppendedEntry> Append(StoreTransaction& txn,
+                                       tvault::v1::LogEntry entry) const;
 
   // Signs and stores a checkpoint of the log as `txn` leaves it, unless the
   // stored latest checkpoint already has that size (then returns it).

@@ -55,10 +55,9 @@ class RegisteredCertificates {
     if (it != cache_.end()) return it->second.get();
     std::unique_ptr<crypto::VerifiedCertificate> found;
     absl::StatusOr<AccountRow> row = txn_.FindAccountByFingerprint(fp);
-    SignedStatement statement;
-    if (row.ok() && statement.ParseFromString(row->certificate)) {
+    if (row.ok()) {
       absl::StatusOr<crypto::VerifiedCertificate> cert =
-          crypto::VerifyCertificate(statement, org_pk_);
+          VerifyStoredCertificate(*row, org_pk_);
       if (cert.ok()) {
         found = std::make_unique<crypto::VerifiedCertificate>(std::move(*cert));
       }
@@ -165,21 +164,56 @@ int64_t SystemClock() {
       .count();
 }
 
-// The log entries one mutation appends, and where their receipts go.
+// A receipt (DESIGN.md §9) for the log entry `entry` at `index`, in the
+// tree of the signed checkpoint `checkpoint_note` of `tree_size` entries.
+absl::StatusOr<tvault::v1::Receipt> MakeReceipt(
+    StoreTransaction& txn, uint64_t index, std::string entry,
+    const std::string& checkpoint_note, uint64_t tree_size) {
+  absl::StatusOr<std::vector<crypto::Hash>> proof =
+      LogTreeInclusionProof(txn, index, tree_size);
+  if (!proof.ok()) return proof.status();
+  tvault::v1::Receipt receipt;
+  receipt.set_checkpoint(checkpoint_note);
+  receipt.set_index(index);
+  receipt.set_entry(std::move(entry));
+  for (const crypto::Hash& h : *proof) receipt.add_inclusion(Str(h));
+  return receipt;
+}
+
+// The log entries one mutation appends, where their receipts go, and the
+// checkpoint signed over them.
 struct VaultCore::Mutation {
+  struct Appended {
+    AppendedEntry entry;
+    tvault::v1::Receipt* receipt;
+  };
   TransparencyLog* log = nullptr;
   int64_t now = 0;
-  std::vector<std::pair<uint64_t, tvault::v1::Receipt*>> appended;
+  std::vector<Appended> appended;
+  std::optional<CheckpointRow> checkpoint;
+  size_t signed_entries = 0;  // appended.size() when `checkpoint` was signed
 
   // Appends `entry` (logged now) and returns its index.
   absl::StatusOr<uint64_t> Append(StoreTransaction& txn,
                                   tvault::v1::LogEntry entry,
                                   tvault::v1::Receipt* receipt) {
     if (entry.logged_at() == 0) entry.set_logged_at(now);
-    absl::StatusOr<uint64_t> index = log->Append(txn, std::move(entry));
-    if (!index.ok()) return index.status();
-    appended.emplace_back(*index, receipt);
-    return index;
+    absl::StatusOr<AppendedEntry> appended_entry =
+        log->Append(txn, std::move(entry));
+    if (!appended_entry.ok()) return appended_entry.status();
+    appended.push_back(Appended{std::move(*appended_entry), receipt});
+    return appended.back().entry.index;
+  }
+
+  // The checkpoint over everything appended so far, signed once.
+  absl::StatusOr<CheckpointRow> Sign(StoreTransaction& txn) {
+    if (!checkpoint || signed_entries != appended.size()) {
+      absl::StatusOr<CheckpointRow> row = log->SignCheckpoint(txn);
+      if (!row.ok()) return row.status();
+      checkpoint = std::move(*row);
+      signed_entries = appended.size();
+    }
+    return *checkpoint;
   }
 };
 
@@ -201,23 +235,18 @@ absl::Status VaultCore::Mutate(
   std::optional<CheckpointRow> signed_row;
   absl::Status status = store_.RunInTransaction([&](StoreTransaction& txn) {
     mutation.appended.clear();
+    mutation.checkpoint.reset();
     signed_row.reset();
     if (absl::Status s = fn(txn, mutation); !s.ok()) return s;
     if (mutation.appended.empty()) return absl::OkStatus();
-    absl::StatusOr<CheckpointRow> row = log_.SignCheckpoint(txn);
+    absl::StatusOr<CheckpointRow> row = mutation.Sign(txn);
     if (!row.ok()) return row.status();
-    for (auto& [index, receipt] : mutation.appended) {
-      if (receipt == nullptr) continue;
-      absl::StatusOr<std::vector<LogEntryRow>> entry =
-          txn.ReadLogEntries(index, index + 1);
-      if (!entry.ok()) return entry.status();
-      absl::StatusOr<std::vector<crypto::Hash>> proof =
-          LogTreeInclusionProof(txn, index, row->tree_size);
-      if (!proof.ok()) return proof.status();
-      receipt->set_checkpoint(row->note);
-      receipt->set_index(index);
-      receipt->set_entry(entry->front().entry);
-      for (const crypto::Hash& h : *proof) receipt->add_inclusion(Str(h));
+    for (Mutation::Appended& a : mutation.appended) {
+      if (a.receipt == nullptr) continue;
+      absl::StatusOr<tvault::v1::Receipt> receipt = MakeReceipt(
+          txn, a.entry.index, a.entry.bytes, row->note, row->tree_size);
+      if (!receipt.ok()) return receipt.status();
+      *a.receipt = std::move(*receipt);
     }
     signed_row = std::move(*row);
     return absl::OkStatus();
@@ -372,14 +401,9 @@ absl::StatusOr<tvault::v1::Session> VaultCore::SignIn(
       return txn.InsertSession(session);
     }
     if (!account.ok()) return account.status();
-    SignedStatement statement;
     absl::StatusOr<crypto::VerifiedCertificate> cert =
-        statement.ParseFromString(account->certificate)
-            ? crypto::VerifyCertificate(statement, org_pk_)
-            : absl::DataLossError("unparseable");
-    if (!cert.ok()) {
-      return absl::DataLossError("a stored certificate no longer verifies");
-    }
+        VerifyStoredCertificate(*account, org_pk_);
+    if (!cert.ok()) return cert.status();
     if (absl::Status s = CheckCertificateCurrent(txn, *cert, org_pk_, now);
         !s.ok()) {
       outcome = absl::PermissionDeniedError(
@@ -690,20 +714,11 @@ absl::StatusOr<tvault::v1::GetCaseResponse> VaultCore::GetCase(
   tvault::v1::GetCaseResponse out;
   absl::Status status =
       store_.RunInTransaction([&](StoreTransaction& txn) -> absl::Status {
-        absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, now);
-        if (!caller.ok()) return caller.status();
-        if (!caller->certificate) {
-          return CheckAllowed(*caller, Action::kReadCase, nullptr, now);
-        }
         RegisteredCertificates certs(txn, org_pk_);
-        absl::StatusOr<crypto::CaseChain> chain =
-            LoadChain(txn, *case_id, certs);
-        if (!chain.ok()) return chain.status();
-        if (absl::Status s =
-                CheckAllowed(*caller, Action::kReadCase, &*chain, now);
-            !s.ok()) {
-          return s;
-        }
+        absl::StatusOr<CaseAccess> access = AuthorizeCase(
+            txn, token, *case_id, Action::kReadCase, now, certs, org_pk_);
+        if (!access.ok()) return access.status();
+        const Caller* caller = &access->caller;
         absl::StatusOr<std::vector<DescriptorRow>> rows =
             txn.ListDescriptors(*case_id);
         if (!rows.ok()) return rows.status();
@@ -978,15 +993,8 @@ absl::StatusOr<tvault::v1::Receipt> VaultCore::StoredReceipt(
   absl::StatusOr<std::vector<LogEntryRow>> entry =
       txn.ReadLogEntries(record.log_index, record.log_index + 1);
   if (!entry.ok()) return entry.status();
-  absl::StatusOr<std::vector<crypto::Hash>> proof =
-      LogTreeInclusionProof(txn, record.log_index, record.receipt_tree_size);
-  if (!proof.ok()) return proof.status();
-  tvault::v1::Receipt receipt;
-  receipt.set_checkpoint(record.receipt_checkpoint);
-  receipt.set_index(record.log_index);
-  receipt.set_entry(entry->front().entry);
-  for (const crypto::Hash& h : *proof) receipt.add_inclusion(Str(h));
-  return receipt;
+  return MakeReceipt(txn, record.log_index, std::move(entry->front().entry),
+                     record.receipt_checkpoint, record.receipt_tree_size);
 }
 
 absl::StatusOr<UploadRow> VaultCore::BeginUpload(
@@ -1143,9 +1151,9 @@ absl::StatusOr<tvault::v1::Receipt> VaultCore::CommitRecord(
     e->set_ciphertext_size(upload.total_size);
     absl::StatusOr<uint64_t> index = m.Append(txn, std::move(entry), &receipt);
     if (!index.ok()) return index.status();
-    // Signed here (Mutate then finds it made) so the record keeps the
+    // Signed here (Mutate then uses the same one) so the record keeps the
     // checkpoint of its first receipt.
-    absl::StatusOr<CheckpointRow> checkpoint = log_.SignCheckpoint(txn);
+    absl::StatusOr<CheckpointRow> checkpoint = m.Sign(txn);
     if (!checkpoint.ok()) return checkpoint.status();
     return txn.CommitUpload(
         RecordRow{.record_id = upload.record_id,

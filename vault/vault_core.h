@@ -137,10 +137,10 @@ class VaultCore {
   const VaultConfig& config() const { return config_; }
 
  private:
-  // Runs `fn` in one transaction. If it appended log entries, signs a
-  // checkpoint in the same transaction, fills `receipts` (entries appended
-  // through AppendEntry, in order) and mirrors the checkpoint after the
-  // commit.
+  // Runs `fn` in one transaction. If it appended log entries (through
+  // Mutation::Append), signs one checkpoint over them in the same
+  // transaction (or uses the one `fn` had Mutation::Sign make), fills the
+  // receipts they asked for, and mirrors the checkpoint after the commit.
   struct Mutation;
   absl::Status Mutate(
       absl::FunctionRef<absl::Status(StoreTransaction&, Mutation&)> fn);
