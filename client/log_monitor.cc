@@ -219,7 +219,7 @@ absl::Status LogMonitor::Evidence(absl::string_view what,
     for (const crypto::Hash& h : proof) absl::StrAppend(&text, HexOf(h), "\n");
   }
   std::string path;
-  for (int n = 0; n < 1000; ++n) {
+  for (int n = 0; n < 1000 && !state_dir_.empty(); ++n) {
     path =
         absl::StrCat(state_dir_, "/evidence-",
                      static_cast<int64_t>(std::time(nullptr)), "-", n, ".txt");
@@ -255,6 +255,7 @@ absl::Status LogMonitor::Evidence(absl::string_view what,
 }
 
 absl::Status LogMonitor::Store(const VerifiedCheckpoint& checkpoint) {
+  if (state_dir_.empty()) return absl::OkStatus();  // InMemory
   const std::string path = absl::StrCat(state_dir_, "/", kCheckpointFileName);
   absl::StatusOr<std::unique_ptr<AtomicOutputFile>> out =
       AtomicOutputFile::Create(path, /*allow_overwrite=*/true);

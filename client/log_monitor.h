@@ -74,6 +74,13 @@ class LogMonitor {
   static absl::StatusOr<LogMonitor> Open(crypto::NoteVerifier verifier,
                                          std::string state_dir);
 
+  // A monitor that starts empty and stores nothing (invite mode writes
+  // nothing to disk): it checks receipts and, within one process,
+  // consistency; evidence of a fork is only in the error message.
+  static LogMonitor InMemory(crypto::NoteVerifier verifier) {
+    return LogMonitor(std::move(verifier), "");
+  }
+
   const std::optional<VerifiedCheckpoint>& latest() const { return latest_; }
 
   // Verifies `note` and that it extends latest() (see above), then makes it

@@ -5,8 +5,11 @@
 
 #include "absl/status/status.h"
 #include "client/age_command.h"
+#include "client/commands.h"
+#include "crypto/tls_pin.h"
 
 int main(int argc, char** argv) {
+  tvault::crypto::RestrictGrpcToTls13();  // before any gRPC use
   CLI::App app{
       "tvault: submit and review testimony records, encrypted on this "
       "device.\nRun `tvault COMMAND --help` for what each command does."};
@@ -15,6 +18,8 @@ int main(int argc, char** argv) {
   absl::Status result;
   tvault::client::AgeCommandArgs age_args;
   tvault::client::AddAgeCommands(app, age_args, result);
+  std::shared_ptr<tvault::client::CommandState> state =
+      tvault::client::AddVaultCommands(app, result);
   CLI11_PARSE(app, argc, argv);
   if (!result.ok()) {
     const std::string message(result.message());

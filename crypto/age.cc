@@ -20,9 +20,8 @@ SecretBytes PayloadKey(const SecretBytes& file_key,
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<AgeEncryptor>> AgeEncryptor::Create(
-    absl::Span<const AgeRecipient* const> recipients, ByteSink& out,
-    AgeEncryptOptions options) {
+absl::StatusOr<AgePreparedHeader> AgePreparedHeader::Create(
+    absl::Span<const AgeRecipient* const> recipients) {
   if (recipients.empty()) {
     return absl::InvalidArgumentError("no recipients to encrypt to");
   }
@@ -32,14 +31,15 @@ absl::StatusOr<std::unique_ptr<AgeEncryptor>> AgeEncryptor::Create(
           "a passphrase cannot be combined with other recipients");
     }
   }
+  AgePreparedHeader prepared;
   SecretBytes file_key = SecretBytes::Random(kAgeFileKeySize);
-  std::vector<AgeStanza> stanzas;
   for (const AgeRecipient* r : recipients) {
     absl::StatusOr<AgeStanza> s = r->Wrap(file_key);
     if (!s.ok()) return s.status();
-    stanzas.push_back(*std::move(s));
+    prepared.stanzas_.push_back(*std::move(s));
   }
-  std::vector<uint8_t> header = EncodeAgeHeaderWithoutMac(stanzas);
+  std::vector<uint8_t>& header = prepared.bytes_;
+  header = EncodeAgeHeaderWithoutMac(prepared.stanzas_);
   const std::array<uint8_t, kAgeMacSize> mac =
       ComputeAgeHeaderMac(file_key, header);
   const std::string mac_line =
@@ -48,17 +48,36 @@ absl::StatusOr<std::unique_ptr<AgeEncryptor>> AgeEncryptor::Create(
   std::array<uint8_t, kAgeNonceSize> nonce{};
   randombytes_buf(nonce.data(), nonce.size());
   header.insert(header.end(), nonce.begin(), nonce.end());
+  prepared.payload_key_ = PayloadKey(file_key, nonce);
+  return prepared;
+}
 
+absl::StatusOr<std::unique_ptr<AgeEncryptor>> AgeEncryptor::Create(
+    absl::Span<const AgeRecipient* const> recipients, ByteSink& out,
+    AgeEncryptOptions options) {
+  absl::StatusOr<AgePreparedHeader> prepared =
+      AgePreparedHeader::Create(recipients);
+  if (!prepared.ok()) return prepared.status();
+  return Create(*prepared, out, options);
+}
+
+absl::StatusOr<std::unique_ptr<AgeEncryptor>> AgeEncryptor::Create(
+    const AgePreparedHeader& prepared, ByteSink& out,
+    AgeEncryptOptions options) {
+  if (prepared.payload_key_.empty()) {
+    return absl::FailedPreconditionError(
+        "the prepared age header was moved from");
+  }
   auto enc = std::unique_ptr<AgeEncryptor>(new AgeEncryptor());
   ByteSink* sink = &out;
   if (options.armor) {
     enc->armor_ = std::make_unique<ArmorWriter>(out);
     sink = enc->armor_.get();
   }
-  if (absl::Status s = sink->Write(header); !s.ok()) return s;
-  enc->pipeline_ = StreamPipeline::Create(StreamPipeline::Direction::kEncrypt,
-                                          PayloadKey(file_key, nonce), *sink,
-                                          options.stream);
+  if (absl::Status s = sink->Write(prepared.bytes_); !s.ok()) return s;
+  enc->pipeline_ =
+      StreamPipeline::Create(StreamPipeline::Direction::kEncrypt,
+                             prepared.payload_key_, *sink, options.stream);
   return enc;
 }
 

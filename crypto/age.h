@@ -2,6 +2,8 @@
 //
 // AgeEncryptor: Create → Write/WriteFrom … → Finish (mandatory: without it
 // the output has no final chunk and every reader rejects it).
+// AgePreparedHeader: the keys and header of one file, drawn once, for a
+// caller that must encrypt the same plaintext twice to identical bytes.
 // AgeDecryptor: Open (reads the header, no keys needed) → Unlock (finds the
 // file key, checks the header MAC) → DecryptTo (streams verified plaintext).
 //
@@ -17,6 +19,7 @@
 #define TVAULT_CRYPTO_AGE_H_
 
 #include <memory>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
@@ -34,13 +37,57 @@ struct AgeEncryptOptions {
   StreamOptions stream;
 };
 
+// The header, nonce and payload key of one age file, drawn once. Every
+// encryptor started from it writes byte-identical output for identical
+// plaintext (and options), so a caller can encrypt a file once to hash it
+// and again to send it, storing neither ciphertext nor plaintext.
+//
+// Never encrypt two different plaintexts with one: they would share a
+// keystream, and whoever holds both ciphertexts learns the XOR of the
+// plaintexts. Drop it as soon as the last pass has started.
+//
+// Move-only. The payload key is in SecretBytes; the file key is not kept
+// (it is only needed to wrap and to MAC the header, both done by Create).
+class AgePreparedHeader {
+ public:
+  // Draws a fresh file key and nonce and wraps the key for `recipients`.
+  // InvalidArgument if there are no recipients, or a passphrase recipient is
+  // mixed with others.
+  static absl::StatusOr<AgePreparedHeader> Create(
+      absl::Span<const AgeRecipient* const> recipients);
+
+  AgePreparedHeader(AgePreparedHeader&&) = default;
+  AgePreparedHeader& operator=(AgePreparedHeader&&) = default;
+  AgePreparedHeader(const AgePreparedHeader&) = delete;
+  AgePreparedHeader& operator=(const AgePreparedHeader&) = delete;
+
+  // The recipient stanzas, as every reader of the file sees them.
+  const std::vector<AgeStanza>& stanzas() const { return stanzas_; }
+
+ private:
+  friend class AgeEncryptor;
+  AgePreparedHeader() = default;
+
+  std::vector<AgeStanza> stanzas_;
+  std::vector<uint8_t> bytes_;  // header, MAC line and payload nonce
+  SecretBytes payload_key_;     // empty once moved from
+};
+
 class AgeEncryptor {
  public:
-  // Draws a fresh file key, writes the header for `recipients` to `out`.
-  // InvalidArgument if there are no recipients, or a passphrase recipient is
-  // mixed with others. `out` must outlive the encryptor.
+  // Draws a fresh file key, writes the header for `recipients` to `out`:
+  // AgePreparedHeader::Create, then Create from it. InvalidArgument if
+  // there are no recipients, or a passphrase recipient is mixed with
+  // others. `out` must outlive the encryptor.
   static absl::StatusOr<std::unique_ptr<AgeEncryptor>> Create(
       absl::Span<const AgeRecipient* const> recipients, ByteSink& out,
+      AgeEncryptOptions options = {});
+  // Writes `prepared`'s header to `out` and encrypts under its key (see
+  // AgePreparedHeader for the one rule). The encryptor copies what it
+  // needs: `prepared` may be dropped once this returns. FailedPrecondition
+  // for a moved-from `prepared`. `out` must outlive the encryptor.
+  static absl::StatusOr<std::unique_ptr<AgeEncryptor>> Create(
+      const AgePreparedHeader& prepared, ByteSink& out,
       AgeEncryptOptions options = {});
 
   absl::Status Write(absl::Span<const uint8_t> plaintext);

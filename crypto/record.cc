@@ -36,6 +36,56 @@ absl::Status Malformed(absl::string_view what) {
   return absl::DataLossError(absl::StrCat("record container: ", what));
 }
 
+// Passes on at most `limit` bytes of `inner`, then reports the end.
+class PrefixSource final : public ByteSource {
+ public:
+  PrefixSource(ByteSource& inner, size_t limit) : inner_(inner), left_(limit) {}
+  absl::StatusOr<size_t> Read(absl::Span<uint8_t> out) override {
+    if (left_ == 0) return 0;
+    absl::StatusOr<size_t> n = inner_.Read(out.subspan(0, left_));
+    if (n.ok()) left_ -= *n;
+    return n;
+  }
+
+ private:
+  ByteSource& inner_;
+  size_t left_;
+};
+
+// The record profile on the age header's stanzas.
+absl::Status CheckRecordStanzas(absl::Span<const AgeStanza> stanzas) {
+  if (stanzas.size() != 1 || stanzas[0].args[0] != "X25519") {
+    return absl::InvalidArgumentError(
+        "not a record: a record has exactly one X25519 recipient stanza");
+  }
+  return absl::OkStatus();
+}
+
+// Reads a record's age header under the record profile (binary, at most
+// kRecordMaxAgeHeaderSize bytes, one X25519 stanza) and unlocks it.
+absl::StatusOr<std::unique_ptr<AgeDecryptor>> OpenRecordAge(
+    ByteSource& ciphertext, const X25519Identity& epoch_identity,
+    StreamOptions stream) {
+  absl::StatusOr<std::unique_ptr<AgeDecryptor>> age = AgeDecryptor::Open(
+      ciphertext, AgeDecryptOptions{.armor = ArmorMode::kForbid,
+                                    .max_header_size = kRecordMaxAgeHeaderSize,
+                                    .stream = stream});
+  if (!age.ok()) return age.status();
+  if (absl::Status s = CheckRecordStanzas((*age)->header().stanzas); !s.ok()) {
+    return s;
+  }
+  const AgeIdentity* ids[] = {&epoch_identity};
+  if (absl::Status s = (*age)->Unlock(ids); !s.ok()) return s;
+  return age;
+}
+
+absl::StatusOr<tvault::v1::RecordMetadata> ParseContainerMetadata(
+    const std::string& json) {
+  absl::StatusOr<tvault::v1::RecordMetadata> meta = ParseRecordMetadata(json);
+  if (!meta.ok()) return absl::DataLossError(meta.status().message());
+  return meta;
+}
+
 // Passes ciphertext through while hashing it (for the log's binding).
 class HashingSource final : public ByteSource {
  public:
@@ -62,10 +112,28 @@ class HashingSource final : public ByteSource {
 
 // ---------------------------------------------------------------- writer
 
+absl::StatusOr<AgePreparedHeader> RecordWriter::PrepareHeader(
+    const X25519Recipient& epoch_recipient) {
+  const AgeRecipient* recipients[] = {&epoch_recipient};
+  return AgePreparedHeader::Create(recipients);
+}
+
 absl::StatusOr<std::unique_ptr<RecordWriter>> RecordWriter::Create(
     const X25519Recipient& epoch_recipient,
     const tvault::v1::RecordMetadata& meta, uint64_t body_length,
     const SigningKey& signer, ByteSink& out, StreamOptions stream) {
+  absl::StatusOr<AgePreparedHeader> prepared = PrepareHeader(epoch_recipient);
+  if (!prepared.ok()) return prepared.status();
+  return Create(*prepared, meta, body_length, signer, out, stream);
+}
+
+absl::StatusOr<std::unique_ptr<RecordWriter>> RecordWriter::Create(
+    const AgePreparedHeader& prepared, const tvault::v1::RecordMetadata& meta,
+    uint64_t body_length, const SigningKey& signer, ByteSink& out,
+    StreamOptions stream) {
+  if (absl::Status s = CheckRecordStanzas(prepared.stanzas()); !s.ok()) {
+    return s;
+  }
   if (absl::Status s = CheckSignPublicKey(signer.public_key()); !s.ok()) {
     return s;
   }
@@ -80,9 +148,8 @@ absl::StatusOr<std::unique_ptr<RecordWriter>> RecordWriter::Create(
   if (!json.ok()) return json.status();
 
   auto w = std::unique_ptr<RecordWriter>(new RecordWriter());
-  const AgeRecipient* recipients[] = {&epoch_recipient};
   absl::StatusOr<std::unique_ptr<AgeEncryptor>> age = AgeEncryptor::Create(
-      recipients, out, AgeEncryptOptions{.armor = false, .stream = stream});
+      prepared, out, AgeEncryptOptions{.armor = false, .stream = stream});
   if (!age.ok()) return age.status();
   w->age_ = *std::move(age);
   w->signer_ = &signer;
@@ -140,21 +207,32 @@ absl::Status RecordWriter::Finish() {
 
 // ---------------------------------------------------------------- reader
 
-// Parses the decrypted container as it streams by, forwarding the body.
+// Parses the decrypted container as it streams by, forwarding the body to
+// `body_out`. Without a `body_out`, it stops at the end of the metadata and
+// ignores what follows.
 class RecordReader::Parser final : public ByteSink {
  public:
-  explicit Parser(ByteSink& body_out) : body_out_(body_out) {
+  explicit Parser(ByteSink* body_out) : body_out_(body_out) {
     crypto_generichash_init(&hash_, nullptr, 0, kHashSize);
   }
 
   absl::Status Write(absl::Span<const uint8_t> data) override {
-    while (!data.empty()) {
+    while (!data.empty() && error_.ok()) {
+      if (body_out_ == nullptr && has_metadata()) break;
       absl::StatusOr<size_t> n = Consume(data);
-      if (!n.ok()) return n.status();
-      data.remove_prefix(*n);
+      if (!n.ok()) {
+        error_ = n.status();
+      } else {
+        data.remove_prefix(*n);
+      }
     }
-    return absl::OkStatus();
+    return error_;
   }
+
+  // The first container error (DecryptTo may report a later chunk's
+  // failure in its place).
+  const absl::Status& error() const { return error_; }
+  bool has_metadata() const { return state_ > State::kMeta; }
 
   // The container ended: it must have ended exactly after the signature.
   absl::Status End() const {
@@ -198,7 +276,7 @@ class RecordReader::Parser final : public ByteSink {
         const size_t n =
             static_cast<size_t>(std::min<uint64_t>(data.size(), left_));
         Hash(data.subspan(0, n));
-        if (absl::Status s = body_out_.Write(data.subspan(0, n)); !s.ok()) {
+        if (absl::Status s = body_out_->Write(data.subspan(0, n)); !s.ok()) {
           return s;
         }
         left_ -= n;
@@ -294,8 +372,9 @@ class RecordReader::Parser final : public ByteSink {
     crypto_generichash_update(&hash_, b.data(), b.size());
   }
 
-  ByteSink& body_out_;
+  ByteSink* body_out_;
   State state_ = State::kHeader;
+  absl::Status error_;
   std::array<uint8_t, kRecordHeaderSize> header_{};
   size_t header_len_ = 0;
   uint64_t meta_len_ = 0;
@@ -316,25 +395,16 @@ absl::StatusOr<std::unique_ptr<RecordReader>> RecordReader::Open(
     StreamOptions stream) {
   auto r = std::unique_ptr<RecordReader>(new RecordReader());
   r->hashing_ = std::make_unique<HashingSource>(ciphertext);
-  absl::StatusOr<std::unique_ptr<AgeDecryptor>> age = AgeDecryptor::Open(
-      *r->hashing_, AgeDecryptOptions{.armor = ArmorMode::kForbid,
-                                      .max_header_size = kAgeMaxHeaderSize,
-                                      .stream = stream});
+  absl::StatusOr<std::unique_ptr<AgeDecryptor>> age =
+      OpenRecordAge(*r->hashing_, epoch_identity, stream);
   if (!age.ok()) return age.status();
-  const std::vector<AgeStanza>& stanzas = (*age)->header().stanzas;
-  if (stanzas.size() != 1 || stanzas[0].args[0] != "X25519") {
-    return absl::InvalidArgumentError(
-        "not a record: a record has exactly one X25519 recipient stanza");
-  }
-  const AgeIdentity* ids[] = {&epoch_identity};
-  if (absl::Status s = (*age)->Unlock(ids); !s.ok()) return s;
   r->age_ = *std::move(age);
   r->recipient_ = epoch_identity.recipient().Encode();
   return r;
 }
 
 absl::Status RecordReader::Read(ByteSink& body_out) {
-  parser_ = std::make_unique<Parser>(body_out);
+  parser_ = std::make_unique<Parser>(&body_out);
   read_status_ = age_->DecryptTo(*parser_);
   if (read_status_.ok()) read_status_ = parser_->End();
   if (read_status_.ok()) {
@@ -365,8 +435,8 @@ absl::StatusOr<VerifiedRecord> RecordReader::Finish(
 
   // 2. Its metadata parses strictly and names what was asked for.
   absl::StatusOr<tvault::v1::RecordMetadata> meta =
-      ParseRecordMetadata(parser_->meta_json());
-  if (!meta.ok()) return absl::DataLossError(meta.status().message());
+      ParseContainerMetadata(parser_->meta_json());
+  if (!meta.ok()) return meta.status();
   out.metadata = *std::move(meta);
   const tvault::v1::RecordMetadata& m = out.metadata;
   if (m.case_id() != Hex(expect.case_id)) {
@@ -410,7 +480,10 @@ absl::StatusOr<VerifiedRecord> RecordReader::Finish(
     }
     int64_t end = invite->expires;
     if (invite->revoked_at) end = std::min(end, *invite->revoked_at);
-    if (expect.log_time < invite->registered_at || expect.log_time >= end) {
+    const int64_t at = std::max(expect.log_time, invite->registered_at);
+    if (at - expect.log_time >=
+            std::max<int64_t>(expect.log_time_precision, 1) ||
+        at >= end) {
       return absl::PermissionDeniedError(
           "record was logged when its invite was not live (before it was "
           "registered, after it expired, or after it was revoked)");
@@ -447,14 +520,46 @@ absl::StatusOr<VerifiedRecord> RecordReader::Finish(
     return absl::PermissionDeniedError(absl::StrCat(
         "signer is not listed in epoch ", m.epoch(), " of this case"));
   }
-  if (absl::Status s = CheckCertificateValidFor(*cert, role, expect.log_time,
-                                                expect.revocations);
+  // The earliest moment of the log-time window at which the certificate
+  // was valid, if the window reaches it.
+  int64_t at = std::max(expect.log_time, cert->body.not_before());
+  if (at - expect.log_time >= std::max<int64_t>(expect.log_time_precision, 1)) {
+    at = expect.log_time;  // outside the window: judged (and refused) here
+  }
+  if (absl::Status s =
+          CheckCertificateValidFor(*cert, role, at, expect.revocations);
       !s.ok()) {
     return absl::PermissionDeniedError(
         absl::StrCat("signer was not entitled: ", s.message()));
   }
   out.signer_certificate = cert->fingerprint;
   return out;
+}
+
+// ---------------------------------------------------------------- peek
+
+absl::StatusOr<tvault::v1::RecordMetadata> PeekRecordMetadata(
+    ByteSource& ciphertext_prefix, const X25519Identity& epoch_identity) {
+  PrefixSource prefix(ciphertext_prefix, kRecordMetadataPrefixSize);
+  // Two chunks at most: no worker threads.
+  absl::StatusOr<std::unique_ptr<AgeDecryptor>> age =
+      OpenRecordAge(prefix, epoch_identity, StreamOptions{.threads = 1});
+  if (!age.ok()) return age.status();
+  RecordReader::Parser parser(/*body_out=*/nullptr);
+  // The stream fails where the prefix ends; it released only the chunks
+  // before that point, each after its tag verified.
+  const absl::Status s = (*age)->DecryptTo(parser);
+  if (!parser.error().ok()) return parser.error();
+  if (!parser.has_metadata()) {
+    if (s.ok()) return Malformed("the record ends inside its metadata");
+    if (GetAgeErrorKind(s) != AgeErrorKind::kPayload) return s;
+    return AgeError(
+        AgeErrorKind::kPayload,
+        absl::StrCat("cannot read the record's metadata: the ciphertext ends, "
+                     "or fails to verify, before the metadata is complete (",
+                     s.message(), ")"));
+  }
+  return ParseContainerMetadata(parser.meta_json());
 }
 
 }  // namespace tvault::crypto

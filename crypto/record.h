@@ -22,6 +22,9 @@
 // - What is not hidden: the padded length (Padmé leaks about log log L
 //   bits), and, to the vault, the epoch's recipient.
 //
+// PeekRecordMetadata reads the metadata alone, from a prefix of the
+// ciphertext, UNVERIFIED: for display, never for decisions.
+//
 // Thread safety: one thread per writer or reader.
 #ifndef TVAULT_CRYPTO_RECORD_H_
 #define TVAULT_CRYPTO_RECORD_H_
@@ -49,18 +52,43 @@ inline constexpr size_t kRecordTrailerSize = 32 + 64;
 // Far above any configured vault limit (default 4 GiB); keeps every length
 // computation clear of overflow.
 inline constexpr uint64_t kMaxRecordBodyLength = uint64_t{1} << 40;
+// A record's age header (version line, its one X25519 stanza, MAC line) is
+// 168 bytes; record readers refuse a longer one before reading further.
+inline constexpr size_t kRecordMaxAgeHeaderSize = 256;
+// Ciphertext bytes from the start of a record that always suffice for
+// PeekRecordMetadata: the age header and nonce, then the two payload chunks
+// that hold the container header and the largest metadata (16 + 65536
+// plaintext bytes). A client downloads this prefix, not the record.
+inline constexpr size_t kRecordMetadataPrefixSize =
+    kRecordMaxAgeHeaderSize + kAgeNonceSize + 2 * (kAgeChunkSize + kAgeTagSize);
 
 class RecordWriter {
  public:
+  // Draws the age header of one record for `epoch_recipient` (the record
+  // profile: one X25519 stanza). See AgePreparedHeader for its one rule.
+  static absl::StatusOr<AgePreparedHeader> PrepareHeader(
+      const X25519Recipient& epoch_recipient);
+
   // Starts a record of exactly `body_length` bytes for `epoch_recipient`,
   // signed by `signer` (whose public key must equal
-  // meta.submitter.sign_pk). Writes the age header to `out` at once.
+  // meta.submitter.sign_pk). Writes the age header to `out` at once: a
+  // fresh one, as PrepareHeader and then the Create below.
   // InvalidArgument for metadata that breaks the writer rules or a signer
   // mismatch. `signer` and `out` must outlive the writer.
   static absl::StatusOr<std::unique_ptr<RecordWriter>> Create(
       const X25519Recipient& epoch_recipient,
       const tvault::v1::RecordMetadata& meta, uint64_t body_length,
       const SigningKey& signer, ByteSink& out, StreamOptions stream = {});
+  // As above, under a header from PrepareHeader. Ed25519 is deterministic,
+  // so writers from one `prepared` given the same metadata, body and signer
+  // write identical bytes: one pass can hash the record and a second send
+  // it. Never give one `prepared` a different metadata or body (keystream
+  // reuse). InvalidArgument also if `prepared` breaks the record profile.
+  // `prepared` may be dropped once this returns.
+  static absl::StatusOr<std::unique_ptr<RecordWriter>> Create(
+      const AgePreparedHeader& prepared, const tvault::v1::RecordMetadata& meta,
+      uint64_t body_length, const SigningKey& signer, ByteSink& out,
+      StreamOptions stream = {});
 
   // Body bytes, in order. OutOfRange past body_length.
   absl::Status Write(absl::Span<const uint8_t> body);
@@ -96,12 +124,21 @@ struct RecordExpectations {
   // verified against the entry that logged it), and the entry's time.
   Sha256 ciphertext_sha256{};
   int64_t log_time = 0;
+  // RecordAdded entries carry the server time rounded down to the hour
+  // (DESIGN.md §9): the record was logged at some moment of
+  // [log_time, log_time + log_time_precision). Time checks accept it if
+  // some moment of that window passes them (the earliest moment at or
+  // after not_before / registered_at), so a record logged in the hour its
+  // signer's certificate or invite began is not refused, while one logged
+  // wholly after an expiry or revocation still is. 1 means exact.
+  int64_t log_time_precision = 1;
   // The organisation root key and the (verified) revocations known.
   SignPublicKey org_pk{};
   std::vector<tvault::v1::Revocation> revocations;
   // The invites registered for this case in the log. An invite signer is
   // accepted only if the record was logged while its invite was live:
-  // registered_at <= log_time < min(expires, revoked_at), same epoch.
+  // registered_at <= t < min(expires, revoked_at) for some t of the
+  // log-time window, same epoch.
   struct LoggedInvite {
     SignPublicKey key{};
     uint32_t epoch = 0;
@@ -160,6 +197,24 @@ class RecordReader {
   absl::Status read_status_ = absl::FailedPreconditionError("Read not called");
   Sha256 ciphertext_sha256_{};  // computed once, when Read has consumed all
 };
+
+// Decrypts just enough of a record's age file, from its start, to parse its
+// metadata: at most kRecordMetadataPrefixSize bytes are read, and a prefix
+// ending anywhere after the metadata's last chunk will do. Applies the
+// record profile and the strict metadata parsing of RecordReader, and uses
+// only chunks whose tag verified.
+//
+// UNVERIFIED: the signature is at the end of the record and is not checked,
+// nor are the case, record id, epoch or signer. Anyone who holds the
+// epoch's recipient can make a file that peeks as any metadata. For display
+// only (listing titles), never for decisions.
+//
+// Errors: those of RecordReader::Open; AgeErrorKind::kPayload if the
+// ciphertext ends, or fails to verify, before the metadata is complete;
+// DataLoss for a container whose magic or lengths are wrong, a record that
+// ends inside its metadata, or metadata that does not parse.
+absl::StatusOr<tvault::v1::RecordMetadata> PeekRecordMetadata(
+    ByteSource& ciphertext_prefix, const X25519Identity& epoch_identity);
 
 }  // namespace tvault::crypto
 

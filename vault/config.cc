@@ -30,6 +30,8 @@ constexpr IntKey kIntKeys[] = {
      int64_t{1} << 40},
     {"max_metadata_bytes", &VaultConfig::max_metadata_bytes, 1024, 65536},
     {"call_deadline_seconds", &VaultConfig::call_deadline_seconds, 1, 600},
+    {"max_requests_per_minute", &VaultConfig::max_requests_per_minute, 10,
+     100000},
     {"upload_expiry_seconds", &VaultConfig::upload_expiry_seconds, 3600,
      2592000},
     {"max_pending_uploads", &VaultConfig::max_pending_uploads, 1, 64},

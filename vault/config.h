@@ -21,7 +21,14 @@
 //                          16777216] (1 MiB of upload data plus framing)
 //   max_record_bytes       largest record [4294967296; 65536 .. 2^40]
 //   max_metadata_bytes     largest request metadata [16384; 1024 .. 65536]
-//   call_deadline_seconds  longest a unary call may run [30; 1 .. 600]
+//   call_deadline_seconds  longest a unary call may take, and longest a
+//                          stream may wait for the caller's next message
+//                          or for the caller to take the next one
+//                          (vault/call_deadlines.h) [30; 1 .. 600]
+//   max_requests_per_minute  calls one session may make in a minute, and
+//                          calls without a session (sign-ins,
+//                          registrations, revocations) may make together
+//                          (vault/rate_limiter.h) [600; 10 .. 100000]
 //   upload_expiry_seconds  how long an unfinished upload is kept for a
 //                          resume [604800 (7 days); 3600 .. 2592000]
 //   max_pending_uploads    unfinished uploads per caller [4; 1 .. 64]
@@ -56,6 +63,7 @@ struct VaultConfig {
   int64_t max_record_bytes = int64_t{4} << 30;
   int64_t max_metadata_bytes = 16384;
   int64_t call_deadline_seconds = 30;
+  int64_t max_requests_per_minute = 600;
   int64_t upload_expiry_seconds = 7 * 86400;
   int64_t max_pending_uploads = 4;
   int64_t max_pending_bytes = int64_t{8} << 30;

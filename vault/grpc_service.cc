@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <functional>
 #include <optional>
 #include <utility>
 
@@ -53,17 +54,34 @@ grpc::Status Reply(absl::StatusOr<Response> result, Response* response) {
   return grpc::Status::OK;
 }
 
-// Runs an authenticated call: decodes the token and hands its hash on.
+}  // namespace
+
 template <typename Response, typename Fn>
-grpc::Status WithToken(const grpc::ServerContext* context, Response* response,
-                       Fn fn) {
+grpc::Status VaultGrpcService::WithoutSession(Response* response, Fn fn) {
+  if (absl::Status s = limiter_.Admit(nullptr); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  return Reply(fn(), response);
+}
+
+template <typename Response, typename Fn>
+grpc::Status VaultGrpcService::WithToken(const grpc::ServerContext* context,
+                                         Response* response, Fn fn) {
   absl::StatusOr<std::optional<SessionTokenHash>> token = TokenHashOf(*context);
   if (!token.ok()) return ToGrpcStatus(token.status());
   const SessionTokenHash* hash = token->has_value() ? &**token : nullptr;
+  if (absl::Status s = limiter_.Admit(hash); !s.ok()) return ToGrpcStatus(s);
   return Reply(fn(hash), response);
 }
 
-}  // namespace
+void VaultGrpcService::StartClock(grpc::ServerContext* context,
+                                  CallDeadlines::Wait wait) {
+  if (deadlines_ != nullptr) deadlines_->Start(context, wait);
+}
+
+void VaultGrpcService::StopClock(grpc::ServerContext* context) {
+  if (deadlines_ != nullptr) deadlines_->Stop(context);
+}
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
@@ -97,25 +115,25 @@ grpc::Status VaultGrpcService::GetServerInfo(
 grpc::Status VaultGrpcService::GetChallenge(
     grpc::ServerContext*, const tvault::v1::GetChallengeRequest*,
     tvault::v1::Challenge* response) {
-  return Reply(core_.GetChallenge(), response);
+  return WithoutSession(response, [&] { return core_.GetChallenge(); });
 }
 
 grpc::Status VaultGrpcService::SignIn(grpc::ServerContext*,
                                       const tvault::v1::SignInRequest* request,
                                       tvault::v1::Session* response) {
-  return Reply(core_.SignIn(*request), response);
+  return WithoutSession(response, [&] { return core_.SignIn(*request); });
 }
 
 grpc::Status VaultGrpcService::Register(
     grpc::ServerContext*, const tvault::v1::RegisterRequest* request,
     tvault::v1::RegisterResponse* response) {
-  return Reply(core_.Register(*request), response);
+  return WithoutSession(response, [&] { return core_.Register(*request); });
 }
 
 grpc::Status VaultGrpcService::Revoke(grpc::ServerContext*,
                                       const tvault::v1::RevokeRequest* request,
                                       tvault::v1::RevokeResponse* response) {
-  return Reply(core_.Revoke(*request), response);
+  return WithoutSession(response, [&] { return core_.Revoke(*request); });
 }
 
 grpc::Status VaultGrpcService::PublishDescriptor(
@@ -187,6 +205,15 @@ grpc::Status VaultGrpcService::GetConsistencyProof(
   });
 }
 
+grpc::Status VaultGrpcService::GetCertificates(
+    grpc::ServerContext* context,
+    const tvault::v1::GetCertificatesRequest* request,
+    tvault::v1::GetCertificatesResponse* response) {
+  return WithToken(context, response, [&](const SessionTokenHash* token) {
+    return core_.GetCertificates(token, *request);
+  });
+}
+
 grpc::Status VaultGrpcService::GetUploadState(
     grpc::ServerContext* context,
     const tvault::v1::GetUploadStateRequest* request,
@@ -198,30 +225,40 @@ grpc::Status VaultGrpcService::GetUploadState(
 
 namespace {
 
+// The streams time each wait for the caller (vault/call_deadlines.h), and
+// only the wait: the vault's own work between messages is not timed.
 class GrpcUploadStream final : public UploadStream {
  public:
-  explicit GrpcUploadStream(
-      grpc::ServerReader<tvault::v1::UploadRequest>* reader)
-      : reader_(reader) {}
+  GrpcUploadStream(grpc::ServerReader<tvault::v1::UploadRequest>* reader,
+                   std::function<void(bool)> waiting)
+      : reader_(reader), waiting_(std::move(waiting)) {}
   bool Read(tvault::v1::UploadRequest& message) override {
-    return reader_->Read(&message);
+    waiting_(true);
+    const bool read = reader_->Read(&message);
+    waiting_(false);
+    return read;
   }
 
  private:
   grpc::ServerReader<tvault::v1::UploadRequest>* reader_;
+  std::function<void(bool)> waiting_;
 };
 
 class GrpcDownloadSink final : public DownloadSink {
  public:
-  explicit GrpcDownloadSink(
-      grpc::ServerWriter<tvault::v1::DownloadChunk>* writer)
-      : writer_(writer) {}
+  GrpcDownloadSink(grpc::ServerWriter<tvault::v1::DownloadChunk>* writer,
+                   std::function<void(bool)> waiting)
+      : writer_(writer), waiting_(std::move(waiting)) {}
   bool Write(const tvault::v1::DownloadChunk& chunk) override {
-    return writer_->Write(chunk);
+    waiting_(true);
+    const bool written = writer_->Write(chunk);
+    waiting_(false);
+    return written;
   }
 
  private:
   grpc::ServerWriter<tvault::v1::DownloadChunk>* writer_;
+  std::function<void(bool)> waiting_;
 };
 
 }  // namespace
@@ -230,10 +267,19 @@ grpc::Status VaultGrpcService::Upload(
     grpc::ServerContext* context,
     grpc::ServerReader<tvault::v1::UploadRequest>* reader,
     tvault::v1::UploadResponse* response) {
-  GrpcUploadStream stream(reader);
-  return WithToken(context, response, [&](const SessionTokenHash* token) {
-    return core_.Upload(token, stream);
+  GrpcUploadStream stream(reader, [&](bool waiting) {
+    if (waiting) {
+      StartClock(context, CallDeadlines::Wait::kNextMessage);
+    } else {
+      StopClock(context);
+    }
   });
+  grpc::Status status =
+      WithToken(context, response, [&](const SessionTokenHash* token) {
+        return core_.Upload(token, stream);
+      });
+  StartClock(context, CallDeadlines::Wait::kCall);  // to send the answer
+  return status;
 }
 
 grpc::Status VaultGrpcService::ListRecords(
@@ -249,9 +295,18 @@ grpc::Status VaultGrpcService::Download(
     grpc::ServerWriter<tvault::v1::DownloadChunk>* writer) {
   absl::StatusOr<std::optional<SessionTokenHash>> token = TokenHashOf(*context);
   if (!token.ok()) return ToGrpcStatus(token.status());
-  GrpcDownloadSink sink(writer);
-  return ToGrpcStatus(
-      core_.Download(token->has_value() ? &**token : nullptr, *request, sink));
+  const SessionTokenHash* hash = token->has_value() ? &**token : nullptr;
+  if (absl::Status s = limiter_.Admit(hash); !s.ok()) return ToGrpcStatus(s);
+  GrpcDownloadSink sink(writer, [&](bool waiting) {
+    if (waiting) {
+      StartClock(context, CallDeadlines::Wait::kCallerToTake);
+    } else {
+      StopClock(context);
+    }
+  });
+  grpc::Status status = ToGrpcStatus(core_.Download(hash, *request, sink));
+  StartClock(context, CallDeadlines::Wait::kCall);  // to send the status
+  return status;
 }
 
 grpc::Status VaultGrpcService::CreateInvite(

@@ -9,6 +9,12 @@
 //   lowercase hex digits>". It is decoded into SecretBytes, hashed, and
 //   wiped; only the hash reaches VaultCore. A malformed header is
 //   UNAUTHENTICATED.
+// - Every call but GetServerInfo is counted by the rate limiter
+//   (vault/rate_limiter.h) before it reaches VaultCore: by its token's
+//   hash, or in the shared budget of calls without a session.
+// - With a CallDeadlines (vault/call_deadlines.h), the streams restart
+//   its clock whenever they wait for the caller; unary calls are timed by
+//   its global callbacks alone.
 //
 // Thread-safe: gRPC calls the handlers from its thread pool.
 #ifndef TVAULT_VAULT_GRPC_SERVICE_H_
@@ -18,6 +24,8 @@
 
 #include "absl/status/status.h"
 #include "proto/vault.grpc.pb.h"
+#include "vault/call_deadlines.h"
+#include "vault/rate_limiter.h"
 #include "vault/vault_core.h"
 
 namespace tvault::vault {
@@ -28,8 +36,12 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 
 class VaultGrpcService final : public tvault::v1::Vault::Service {
  public:
-  // `core` must outlive the service.
-  explicit VaultGrpcService(VaultCore& core) : core_(core) {}
+  // `core` and `deadlines` (nullptr: streams are not timed) must outlive
+  // the service. The request-rate limit is core.config()'s.
+  explicit VaultGrpcService(VaultCore& core, CallDeadlines* deadlines = nullptr)
+      : core_(core),
+        deadlines_(deadlines),
+        limiter_(core.config().max_requests_per_minute) {}
 
   grpc::Status GetServerInfo(grpc::ServerContext* context,
                              const tvault::v1::GetServerInfoRequest* request,
@@ -99,9 +111,27 @@ class VaultGrpcService final : public tvault::v1::Vault::Service {
       grpc::ServerContext* context,
       const tvault::v1::GetConsistencyProofRequest* request,
       tvault::v1::Proof* response) override;
+  grpc::Status GetCertificates(
+      grpc::ServerContext* context,
+      const tvault::v1::GetCertificatesRequest* request,
+      tvault::v1::GetCertificatesResponse* response) override;
 
  private:
+  // Runs a call that needs no session, once the limiter admits it.
+  template <typename Response, typename Fn>
+  grpc::Status WithoutSession(Response* response, Fn fn);
+  // Runs a call with the caller's token hash (nullptr if it carried none),
+  // once the limiter admits it.
+  template <typename Response, typename Fn>
+  grpc::Status WithToken(const grpc::ServerContext* context, Response* response,
+                         Fn fn);
+  // The clock of a stream's deadline, if there is one.
+  void StartClock(grpc::ServerContext* context, CallDeadlines::Wait wait);
+  void StopClock(grpc::ServerContext* context);
+
   VaultCore& core_;
+  CallDeadlines* const deadlines_;
+  RateLimiter limiter_;
 };
 
 }  // namespace tvault::vault

@@ -154,7 +154,8 @@ absl::Status CheckAllowed(const Caller& caller, Action action,
         "account");
   }
   const crypto::VerifiedCertificate& cert = *caller.certificate;
-  if (action == Action::kListCases || action == Action::kReadLog) {
+  if (action == Action::kListCases || action == Action::kReadLog ||
+      action == Action::kReadCertificates) {
     return absl::OkStatus();
   }
 
@@ -167,6 +168,7 @@ absl::Status CheckAllowed(const Caller& caller, Action action,
   switch (action) {
     case Action::kListCases:
     case Action::kReadLog:
+    case Action::kReadCertificates:
       return absl::OkStatus();
     case Action::kReadCase:
       if (Lists(d.owners(), cert.fingerprint) ||

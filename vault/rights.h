@@ -15,6 +15,9 @@
 // - kListCases: any account (it sees only its own cases).
 // - kReadLog: any account (log entries name no submitter, but they show
 //   the vault's activity, which is not for invite holders).
+// - kReadCertificates: any account (certificates carry pseudonymous
+//   handles and keys, which members need to re-key their cases; the
+//   organisation's roster is not for invite holders).
 // - kReadCase: an account listed (owner, member or contributor) in the
 //   case's current descriptor.
 // - kUpload: an account listed in the current epoch as owner or member
@@ -62,6 +65,7 @@ struct Caller {
 enum class Action {
   kListCases,
   kReadLog,
+  kReadCertificates,
   kReadCase,
   kPublishDescriptor,
   kPublishGrants,

@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "crypto/mutex.h"
 #include "crypto/tls_pin.h"
+#include "vault/call_deadlines.h"
 #include "vault/config.h"
 #include "vault/data_dir.h"
 #include "vault/grpc_service.h"
@@ -127,7 +128,10 @@ int RunServe(const ServeArgs& args) {
   if (absl::StatusOr<int64_t> m = core.Maintain(); !m.ok()) {
     return Fail(m.status());
   }
-  VaultGrpcService service(core);
+  // Before the server exists (it installs gRPC's global callbacks), and
+  // destroyed after it.
+  CallDeadlines deadlines(std::chrono::seconds(config->call_deadline_seconds));
+  VaultGrpcService service(core, &deadlines);
 
   // gRPC takes the private key as std::string; it is wiped once the
   // credentials hold their own copy.

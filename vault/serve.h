@@ -18,6 +18,11 @@
 // the self-signed certificate of tls.crt, no client certificates (callers
 // prove who they are by signing a challenge bound to the TLS key).
 //
+// Calls: each session, and calls without one together, may make
+// max_requests_per_minute calls (vault/rate_limiter.h); every call is
+// cancelled with DEADLINE_EXCEEDED once it runs, or a stream waits for its
+// caller, longer than call_deadline_seconds (vault/call_deadlines.h).
+//
 // Shutdown: SIGTERM or SIGINT stops accepting calls, lets running calls
 // finish for up to 1 second (then cancels them; uploads resume), closes
 // the database and returns 0.

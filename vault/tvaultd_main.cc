@@ -101,7 +101,11 @@ int main(int argc, char** argv) {
                    "session_ttl_seconds, clock_skew_seconds, "
                    "max_grants_per_request, max_message_bytes, "
                    "max_record_bytes, max_metadata_bytes, "
-                   "call_deadline_seconds")
+                   "call_deadline_seconds, max_requests_per_minute, "
+                   "upload_expiry_seconds, max_pending_uploads, "
+                   "max_pending_bytes, max_invite_uploads_per_hour, "
+                   "deletion_delay_seconds, maintenance_interval_seconds "
+                   "(each with its range and default in vault/config.h)")
       ->option_text("FILE");
   serve
       ->add_option("--ready-file", serve_args.ready_file,

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -278,6 +279,10 @@ tvault::v1::ServerInfo VaultCore::GetServerInfo() const {
       static_cast<uint32_t>(config_.challenge_ttl_seconds));
   limits->set_session_ttl_seconds(
       static_cast<uint32_t>(config_.session_ttl_seconds));
+  limits->set_max_requests_per_minute(
+      static_cast<uint32_t>(config_.max_requests_per_minute));
+  limits->set_call_deadline_seconds(
+      static_cast<uint32_t>(config_.call_deadline_seconds));
   return info;
 }
 
@@ -927,6 +932,82 @@ absl::StatusOr<tvault::v1::Proof> VaultCore::ReadProof(
         absl::StatusOr<std::vector<crypto::Hash>> proof = make(txn);
         if (!proof.ok()) return proof.status();
         for (const crypto::Hash& h : *proof) out.add_hashes(Str(h));
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  return out;
+}
+
+absl::StatusOr<tvault::v1::GetCertificatesResponse> VaultCore::GetCertificates(
+    const SessionTokenHash* token,
+    const tvault::v1::GetCertificatesRequest& request) {
+  if (request.cert_fingerprints().empty()) {
+    return absl::InvalidArgumentError(
+        "name at least one certificate fingerprint");
+  }
+  if (request.cert_fingerprints_size() > kMaxCertificatesPerCall) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("at most ", kMaxCertificatesPerCall,
+                     " certificates can be asked for at once: split the "
+                     "request"));
+  }
+  std::vector<crypto::Fingerprint> wanted;
+  std::set<crypto::Fingerprint> seen;
+  for (int i = 0; i < request.cert_fingerprints_size(); ++i) {
+    const std::string& bytes = request.cert_fingerprints(i);
+    if (bytes.size() != crypto::Fingerprint().size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("certificate fingerprint ", i + 1, " is ", bytes.size(),
+                       " bytes; a fingerprint is 16"));
+    }
+    crypto::Fingerprint fp;
+    std::copy(bytes.begin(), bytes.end(), fp.begin());
+    if (!seen.insert(fp).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("certificate fingerprint ", i + 1,
+                       " is asked for twice; name each certificate once"));
+    }
+    wanted.push_back(fp);
+  }
+  tvault::v1::GetCertificatesResponse out;
+  absl::Status status = ReadAs(
+      token, Action::kReadCertificates,
+      [&](StoreTransaction& txn, const Caller&) -> absl::Status {
+        for (const crypto::Fingerprint& fp : wanted) {
+          absl::StatusOr<AccountRow> account = txn.FindAccountByFingerprint(fp);
+          if (absl::IsNotFound(account.status())) {
+            return absl::NotFoundError(absl::StrCat(
+                "no certificate with fingerprint ",
+                crypto::FormatFingerprint(fp),
+                " is registered with this vault; its holder must register "
+                "first"));
+          }
+          if (!account.ok()) return account.status();
+          absl::StatusOr<crypto::VerifiedCertificate> cert =
+              VerifyStoredCertificate(*account, org_pk_);
+          if (!cert.ok()) return cert.status();
+          if (cert->fingerprint != fp) {
+            return absl::DataLossError(
+                "a stored certificate is filed under another fingerprint");
+          }
+          *out.add_certificates() = cert->statement;
+          // The store keeps each revocation's signed statement (not only
+          // its log entry), so it is served as the root signed it.
+          absl::StatusOr<RevocationRow> revocation = txn.FindRevocation(fp);
+          if (absl::IsNotFound(revocation.status())) continue;
+          if (!revocation.ok()) return revocation.status();
+          SignedStatement statement;
+          if (!statement.ParseFromString(revocation->statement)) {
+            return absl::DataLossError("a stored revocation does not parse");
+          }
+          absl::StatusOr<tvault::v1::Revocation> body =
+              crypto::VerifyRevocation(statement, org_pk_);
+          if (!body.ok() || body->cert_fingerprint() != AsString(fp)) {
+            return absl::DataLossError(
+                "a stored revocation no longer verifies");
+          }
+          *out.add_revocations() = std::move(statement);
+        }
         return absl::OkStatus();
       });
   if (!status.ok()) return status;

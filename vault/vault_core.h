@@ -45,6 +45,7 @@ namespace tvault::vault {
 
 inline constexpr char kVaultVersion[] = "tvaultd 0.1.0";
 inline constexpr uint64_t kMaxLogEntriesPerCall = 1024;
+inline constexpr int kMaxCertificatesPerCall = 100;
 
 // The messages of one Upload call, in order: the gRPC stream, or a test's
 // list. Read returns false at the end of the stream (or when the caller
@@ -105,6 +106,13 @@ class VaultCore {
   absl::StatusOr<tvault::v1::Proof> GetConsistencyProof(
       const SessionTokenHash* token,
       const tvault::v1::GetConsistencyProofRequest& request);
+
+  // Each stored certificate is verified under the org key again before it
+  // is served (DataLoss if it no longer verifies), and so is each stored
+  // revocation.
+  absl::StatusOr<tvault::v1::GetCertificatesResponse> GetCertificates(
+      const SessionTokenHash* token,
+      const tvault::v1::GetCertificatesRequest& request);
 
   absl::StatusOr<tvault::v1::UploadState> GetUploadState(
       const SessionTokenHash* token,

@@ -54,6 +54,7 @@ void ExpectDefaults(const VaultConfig& c) {
   EXPECT_EQ(c.max_record_bytes, int64_t{4294967296});
   EXPECT_EQ(c.max_metadata_bytes, 16384);
   EXPECT_EQ(c.call_deadline_seconds, 30);
+  EXPECT_EQ(c.max_requests_per_minute, 600);
   EXPECT_EQ(c.upload_expiry_seconds, 604800);
   EXPECT_EQ(c.max_pending_uploads, 4);
   EXPECT_EQ(c.max_pending_bytes, int64_t{8589934592});
@@ -77,6 +78,8 @@ constexpr IntKeyCase kIntKeys[] = {
      int64_t{1099511627776}},
     {"max_metadata_bytes", &VaultConfig::max_metadata_bytes, 1024, 65536},
     {"call_deadline_seconds", &VaultConfig::call_deadline_seconds, 1, 600},
+    {"max_requests_per_minute", &VaultConfig::max_requests_per_minute, 10,
+     100000},
     {"upload_expiry_seconds", &VaultConfig::upload_expiry_seconds, 3600,
      2592000},
     {"max_pending_uploads", &VaultConfig::max_pending_uploads, 1, 64},
@@ -159,6 +162,7 @@ TEST(ConfigTest, ParsesAFullFileWithCommentsWhitespaceAndCrlf) {
       "max_record_bytes = 1099511627776\n"
       "max_metadata_bytes = 2048\n"
       "call_deadline_seconds = 5\n"
+      "max_requests_per_minute = 60\n"
       "upload_expiry_seconds = 86400\n"
       "max_pending_uploads = 2\n"
       "max_pending_bytes = 1048576";  // no final newline
@@ -173,6 +177,7 @@ TEST(ConfigTest, ParsesAFullFileWithCommentsWhitespaceAndCrlf) {
   EXPECT_EQ(c->max_record_bytes, int64_t{1099511627776});
   EXPECT_EQ(c->max_metadata_bytes, 2048);
   EXPECT_EQ(c->call_deadline_seconds, 5);
+  EXPECT_EQ(c->max_requests_per_minute, 60);
   EXPECT_EQ(c->upload_expiry_seconds, 86400);
   EXPECT_EQ(c->max_pending_uploads, 2);
   EXPECT_EQ(c->max_pending_bytes, 1048576);

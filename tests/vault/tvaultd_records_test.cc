@@ -676,6 +676,185 @@ TEST_F(RecordsTest, AnInviteOfAnotherCaseIsRefused) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
+TEST_F(RecordsTest, AnOwnerFetchesTheCertificatesOfTheMembersToReKey) {
+  const auto get = [&](const std::string& token,
+                       const std::vector<std::string>& fingerprints,
+                       tvault::v1::GetCertificatesResponse* response) {
+    tvault::v1::GetCertificatesRequest request;
+    for (const std::string& fp : fingerprints) {
+      request.add_cert_fingerprints(fp);
+    }
+    grpc::ClientContext context;
+    client::AuthorizeCall(context, token);
+    return stub_->GetCertificates(&context, request, response);
+  };
+  // Dave leaves: the organisation revokes him (no session needed).
+  tvault::v1::Revocation body;
+  body.set_version(1);
+  body.set_cert_fingerprint(Str(dave_->cert.fingerprint));
+  body.set_revoked_at(Now());
+  body.set_reason("left the organisation");
+  tvault::v1::RevokeRequest revoke;
+  *revoke.mutable_revocation() = *crypto::IssueRevocation(body, root_);
+  {
+    tvault::v1::RevokeResponse revoked;
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->Revoke(&context, revoke, &revoked).ok());
+  }
+
+  // Alice re-keys the case: she needs the box keys of Bob and Dave, whom
+  // the descriptor lists only by fingerprint, and learns Dave is revoked.
+  tvault::v1::GetCertificatesResponse response;
+  grpc::Status s = get(
+      alice_token_, {Str(bob_->cert.fingerprint), Str(dave_->cert.fingerprint)},
+      &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(response.certificates_size(), 2);
+  const Account* want[] = {bob_.get(), dave_.get()};
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<crypto::VerifiedCertificate> cert =
+        crypto::VerifyCertificate(response.certificates(i), root_.public_key());
+    ASSERT_TRUE(cert.ok()) << cert.status();
+    EXPECT_EQ(cert->fingerprint, want[i]->cert.fingerprint);
+    EXPECT_EQ(cert->body.box_pk(), want[i]->cert.body.box_pk());
+  }
+  ASSERT_EQ(response.revocations_size(), 1);
+  EXPECT_EQ(response.revocations(0).SerializeAsString(),
+            revoke.revocation().SerializeAsString());
+
+  // A fingerprint the vault does not know is named in the refusal.
+  const std::unique_ptr<Account> stranger = LiveAccount(root_, "stranger");
+  s = get(alice_token_, {Str(stranger->cert.fingerprint)}, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(s.error_message(),
+              HasSubstr(crypto::FormatFingerprint(stranger->cert.fingerprint)));
+  s = get(alice_token_,
+          {Str(bob_->cert.fingerprint), Str(bob_->cert.fingerprint)},
+          &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("twice"));
+
+  // Certificates are for accounts, not for invite holders.
+  absl::StatusOr<crypto::SigningKey> key = Invite();
+  ASSERT_TRUE(key.ok()) << key.status();
+  absl::StatusOr<tvault::v1::Session> invite =
+      client::SignInToVault(*stub_, *key, vault_->pin());
+  ASSERT_TRUE(invite.ok()) << invite.status();
+  s = get(invite->token(), {Str(bob_->cert.fingerprint)}, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+class RecordsDeadlineTest : public RecordsTest {
+ protected:
+  std::string ExtraConfig() const override {
+    return "call_deadline_seconds = 2\n";
+  }
+};
+
+TEST_F(RecordsDeadlineTest,
+       AnUploadWhoseNextMessageIsLateIsCancelledAndResumes) {
+  const auto id = NewRecordId();
+  std::string body(3 * kMiB, '\0');
+  randombytes_buf(body.data(), body.size());
+  const std::string file = MakeRecord(*dave_, case_id_, id, body);
+  {
+    grpc::ClientContext context;
+    client::AuthorizeCall(context, dave_token_);
+    tvault::v1::UploadResponse response;
+    auto writer = stub_->Upload(&context, &response);
+    tvault::v1::UploadRequest first;
+    *first.mutable_start() = Start(case_id_, id, file);
+    ASSERT_TRUE(writer->Write(first));
+    tvault::v1::UploadRequest data;
+    data.set_data(file.substr(0, kMiB));
+    ASSERT_TRUE(writer->Write(data));
+    // The next message never comes: the vault ends the call itself, 2
+    // seconds into the wait (the caller set no deadline).
+    const auto waiting = std::chrono::steady_clock::now();
+    grpc::Status s = writer->Finish();
+    const auto waited = std::chrono::steady_clock::now() - waiting;
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
+        << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr("no message arrived for 2"));
+    EXPECT_GT(waited, std::chrono::milliseconds(1000));
+    EXPECT_LT(waited, std::chrono::seconds(10));
+  }
+  // What arrived is kept (the handler stores it as it ends, just after the
+  // caller is told), and the upload resumes from there.
+  uint64_t held = 0;
+  for (int i = 0; i < 50 && held != kMiB; ++i) {
+    held = HeldBytes(dave_token_, id);
+    if (held != kMiB)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(held, kMiB);
+  grpc::Status resumed;
+  for (int i = 0; i < 20; ++i) {
+    resumed = Send(dave_token_, Start(case_id_, id, file, kMiB), file,
+                   file.size(), nullptr);
+    // ABORTED while the ended call's handler is still finishing.
+    if (resumed.error_code() != grpc::StatusCode::ABORTED) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(resumed.ok()) << resumed.error_message();
+  absl::StatusOr<std::string> back = Download(bob_token_, id);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(*back == file);
+}
+
+TEST_F(RecordsDeadlineTest,
+       ADownloadWhoseCallerStopsTakingMessagesIsCancelled) {
+  const auto id = NewRecordId();
+  std::string body(24 * kMiB, '\0');
+  randombytes_buf(body.data(), body.size());
+  const std::string file = MakeRecord(*bob_, case_id_, id, body);
+  ASSERT_TRUE(Upload(bob_token_, file, id).ok());
+  tvault::v1::DownloadRequest request;
+  request.set_record_id(Str(id));
+  grpc::ClientContext context;
+  client::AuthorizeCall(context, alice_token_);
+  auto reader = stub_->Download(&context, request);
+  tvault::v1::DownloadChunk chunk;
+  ASSERT_TRUE(reader->Read(&chunk));
+  // Alice stops taking messages; flow control soon stops the vault's
+  // writes, and the vault gives up on her after 2 seconds.
+  std::this_thread::sleep_for(std::chrono::milliseconds(4500));
+  size_t received = chunk.data().size();
+  while (reader->Read(&chunk)) received += chunk.data().size();
+  grpc::Status s = reader->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
+      << s.error_message() << " after " << received << " bytes";
+  EXPECT_THAT(s.error_message(), HasSubstr("was not taken for 2 seconds"));
+  EXPECT_LT(received, file.size());
+}
+
+TEST_F(RecordsDeadlineTest,
+       AStreamThatKeepsMovingMayLastLongerThanTheDeadline) {
+  const auto id = NewRecordId();
+  std::string body(3 * kMiB, '\0');
+  randombytes_buf(body.data(), body.size());
+  const std::string file = MakeRecord(*dave_, case_id_, id, body);
+  grpc::ClientContext context;
+  client::AuthorizeCall(context, dave_token_);
+  tvault::v1::UploadResponse response;
+  auto writer = stub_->Upload(&context, &response);
+  tvault::v1::UploadRequest first;
+  *first.mutable_start() = Start(case_id_, id, file);
+  ASSERT_TRUE(writer->Write(first));
+  // A message every second, about 4 seconds in all.
+  constexpr size_t kChunk = kMiB;
+  for (size_t at = 0; at < file.size(); at += kChunk) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    tvault::v1::UploadRequest data;
+    data.set_data(file.substr(at, kChunk));
+    ASSERT_TRUE(writer->Write(data));
+  }
+  writer->WritesDone();
+  grpc::Status s = writer->Finish();
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(response.has_receipt());
+}
+
 class InviteRateTest : public RecordsTest {
  protected:
   std::string ExtraConfig() const override {

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -28,6 +29,7 @@
 #include "tests/crypto/trust_fixture.h"
 #include "tests/vault/e2e_fixture.h"
 #include "tests/vault/vault_process.h"
+#include "vault/data_dir.h"
 #include "vault/sqlcipher_store.h"
 
 namespace tvault::vault {
@@ -161,6 +163,124 @@ TEST_F(ShortChallengeTest, RefusesAnExpiredChallenge) {
   grpc::Status s = stub_->SignIn(&context, request, &session);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_THAT(s.error_message(), HasSubstr("expired"));
+}
+
+class ServeRateLimitTest : public ServeTest {
+ protected:
+  void SetUp() override { StartVault("max_requests_per_minute = 10\n"); }
+
+  grpc::Status ListCases(const std::string& token) {
+    tvault::v1::ListCasesResponse cases;
+    grpc::ClientContext context;
+    client::AuthorizeCall(context, token);
+    return stub_->ListCases(&context, {}, &cases);
+  }
+
+  grpc::Status GetChallenge() {
+    tvault::v1::Challenge challenge;
+    grpc::ClientContext context;
+    return stub_->GetChallenge(&context, {}, &challenge);
+  }
+};
+
+// With a budget of 10 calls a minute (refilled one every 6 seconds, which
+// these calls are far quicker than).
+TEST_F(ServeRateLimitTest, EachSessionHasABudgetAndCallsWithoutOneShareOne) {
+  std::unique_ptr<Account> alice = LiveAccount(root_, "alice");
+  std::unique_ptr<Account> bob = LiveAccount(root_, "bob");
+  // Shared budget: 4 calls (two challenges, Register, SignIn).
+  const std::string alice_token = Join(*alice);
+  ASSERT_FALSE(alice_token.empty());
+
+  // Alice's first call comes from the shared budget (5 of 10), the next
+  // ten from her own; then she is told when to try again.
+  int accepted = 0;
+  grpc::Status refused;
+  for (int i = 0; i < 40 && refused.ok(); ++i) {
+    grpc::Status s = ListCases(alice_token);
+    if (s.ok()) {
+      ++accepted;
+    } else {
+      refused = s;
+    }
+  }
+  EXPECT_GE(accepted, 11);
+  EXPECT_LT(accepted, 40);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << refused.error_message();
+  EXPECT_THAT(refused.error_message(), HasSubstr("this session"));
+  EXPECT_THAT(refused.error_message(), HasSubstr("try again in"));
+
+  // Alice's budget is hers alone: Bob signs in (4 more shared calls) and
+  // makes his first call (the tenth).
+  const std::string bob_token = Join(*bob);
+  ASSERT_FALSE(bob_token.empty());
+  EXPECT_TRUE(ListCases(bob_token).ok());
+
+  // The shared budget is spent: no more challenges...
+  grpc::Status challenge = GetChallenge();
+  EXPECT_EQ(challenge.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(challenge.error_message(), HasSubstr("without a session"));
+  EXPECT_THAT(challenge.error_message(), HasSubstr("try again in"));
+  // ...and a made-up token buys nothing: it is charged to that budget.
+  EXPECT_EQ(ListCases(std::string(32, '\x07')).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // A session already in use goes on, and GetServerInfo is not counted.
+  EXPECT_TRUE(ListCases(bob_token).ok());
+  tvault::v1::ServerInfo info;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub_->GetServerInfo(&context, {}, &info).ok());
+  EXPECT_EQ(info.limits().max_requests_per_minute(), 10u);
+  EXPECT_EQ(info.limits().call_deadline_seconds(), 30u);
+}
+
+class ServeCallDeadlineTest : public ServeTest {
+ protected:
+  void SetUp() override { StartVault("call_deadline_seconds = 2\n"); }
+};
+
+// A unary call that cannot finish in time (here: the database is held by
+// another process, as a backup or an operator's shell could) is answered
+// DEADLINE_EXCEEDED at the deadline, though the caller set none.
+TEST_F(ServeCallDeadlineTest, AUnaryCallThatRunsTooLongEndsAtTheDeadline) {
+  std::unique_ptr<Account> alice = LiveAccount(root_, "alice");
+  const std::string token = Join(*alice);
+  ASSERT_FALSE(token.empty());
+  absl::StatusOr<crypto::SecretBytes> key =
+      ReadDbKeyFile(vault_->db_key_file());
+  ASSERT_TRUE(key.ok()) << key.status();
+  absl::StatusOr<std::unique_ptr<SqlcipherStore>> other =
+      SqlcipherStore::Open(vault_->data_dir() + "/vault.db", *key);
+  ASSERT_TRUE(other.ok()) << other.status();
+  std::atomic<bool> locked{false};
+  std::thread holder([&] {
+    absl::Status held = (*other)->RunInTransaction([&](StoreTransaction&) {
+      locked = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(4000));
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(held.ok()) << held;
+  });
+  while (!locked) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+
+  tvault::v1::ListCasesResponse cases;
+  grpc::ClientContext context;
+  client::AuthorizeCall(context, token);
+  const auto start = std::chrono::steady_clock::now();
+  grpc::Status s = stub_->ListCases(&context, {}, &cases);
+  const auto took = std::chrono::steady_clock::now() - start;
+  holder.join();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
+      << s.error_message();
+  EXPECT_THAT(s.error_message(),
+              HasSubstr("took longer than the vault allows (2 seconds)"));
+  EXPECT_GT(took, std::chrono::milliseconds(1500));
+  EXPECT_LT(took, std::chrono::milliseconds(3900));
+  other->reset();
+  // Once the database is free again, so are calls.
+  grpc::ClientContext again;
+  client::AuthorizeCall(again, token);
+  EXPECT_TRUE(stub_->ListCases(&again, {}, &cases).ok());
 }
 
 TEST_F(ServeTest, RegistersOnlyCurrentCertificatesOfItsOrganisation) {

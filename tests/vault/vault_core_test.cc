@@ -258,6 +258,33 @@ class VaultCoreTest : public ::testing::Test {
     return core_->Revoke(r);
   }
 
+  // An invite session for epoch `epoch` of `c`, stored as the invite
+  // sign-in stores it; returns its token hash.
+  SessionTokenHash InviteSession(const TestCase& c, uint32_t epoch) {
+    const SigningKey invite_key = SigningKey::Generate();
+    const std::string token(32, '\x11');
+    const SessionTokenHash hash = SessionTokenHash::Of(AsBytes(token));
+    const absl::Status stored =
+        store_->RunInTransaction([&](StoreTransaction& txn) {
+          absl::Status s =
+              txn.InsertInvite(InviteRow{.invite_pk = invite_key.public_key(),
+                                         .case_id = c.id,
+                                         .epoch = epoch,
+                                         .expires = now_ + 600,
+                                         .uses_left = 1,
+                                         .revoked = false,
+                                         .statement = "unused here"});
+          if (!s.ok()) return s;
+          return txn.InsertSession(
+              SessionRow{.token_hash = hash,
+                         .sign_pk = invite_key.public_key(),
+                         .kind = SessionKind::kInvite,
+                         .expires_at = now_ + 600});
+        });
+    EXPECT_TRUE(stored.ok()) << stored;
+    return hash;
+  }
+
   // --- cases ---
 
   static EpochMembership Members(
@@ -455,6 +482,8 @@ TEST_F(VaultCoreTest, ServerInfoNamesPinLogAndLimits) {
   EXPECT_EQ(info.limits().max_metadata_bytes(), 16384u);
   EXPECT_EQ(info.limits().challenge_ttl_seconds(), 120u);
   EXPECT_EQ(info.limits().session_ttl_seconds(), 3600u);
+  EXPECT_EQ(info.limits().max_requests_per_minute(), 600u);
+  EXPECT_EQ(info.limits().call_deadline_seconds(), 30u);
 }
 
 TEST_F(VaultCoreTest, ChallengesAreFreshAndExpireAfterTheirTtl) {
@@ -1539,28 +1568,7 @@ TEST_F(VaultCoreTest, RepublishingIsRefusedToNonOwners) {
 
 TEST_F(VaultCoreTest, InviteSessionCanOnlySubmit) {
   SetUpCaseWithMember();
-  // An invite session, as the (later) invite sign-in will store it.
-  const SigningKey invite_key = SigningKey::Generate();
-  const std::string token(32, '\x11');
-  const SessionTokenHash hash = SessionTokenHash::Of(AsBytes(token));
-  ASSERT_TRUE(store_
-                  ->RunInTransaction([&](StoreTransaction& txn) {
-                    absl::Status s = txn.InsertInvite(
-                        InviteRow{.invite_pk = invite_key.public_key(),
-                                  .case_id = case_.id,
-                                  .epoch = 1,
-                                  .expires = now_ + 600,
-                                  .uses_left = 1,
-                                  .revoked = false,
-                                  .statement = "unused here"});
-                    if (!s.ok()) return s;
-                    return txn.InsertSession(
-                        SessionRow{.token_hash = hash,
-                                   .sign_pk = invite_key.public_key(),
-                                   .kind = SessionKind::kInvite,
-                                   .expires_at = now_ + 600});
-                  })
-                  .ok());
+  const SessionTokenHash hash = InviteSession(case_, 1);
   const std::string why = "an invite can only be used to submit records";
   EXPECT_STATUS(ListCases(hash).status(), kPermissionDenied, why);
   EXPECT_STATUS(GetCase(hash, case_).status(), kPermissionDenied, why);
@@ -1581,6 +1589,137 @@ TEST_F(VaultCoreTest, InviteSessionCanOnlySubmit) {
   con.set_new_size(2);
   EXPECT_STATUS(core_->GetConsistencyProof(&hash, con).status(),
                 kPermissionDenied, why);
+}
+
+// ===================================================================
+// GetCertificates
+// ===================================================================
+
+tvault::v1::GetCertificatesRequest CertificatesOf(
+    std::vector<const Account*> accounts) {
+  tvault::v1::GetCertificatesRequest r;
+  for (const Account* a : accounts) {
+    r.add_cert_fingerprints(Str(a->cert.fingerprint));
+  }
+  return r;
+}
+
+TEST_F(VaultCoreTest, GetCertificatesServesRegisteredCertificatesInOrder) {
+  SetUpCaseWithMember();
+  std::unique_ptr<Account> carol = NewAccount("carol");
+  ASSERT_TRUE(Register(*carol).ok());
+  absl::StatusOr<tvault::v1::GetCertificatesResponse> got =
+      core_->GetCertificates(
+          &alice_token_,
+          CertificatesOf({bob_.get(), carol.get(), alice_.get()}));
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->certificates_size(), 3);
+  // Byte for byte as registered, and each verifies to what was asked for.
+  const Account* want[] = {bob_.get(), carol.get(), alice_.get()};
+  for (int i = 0; i < 3; ++i) {
+    const Account& a = *want[i];
+    EXPECT_EQ(got->certificates(i).SerializeAsString(),
+              a.cert.statement.SerializeAsString());
+    absl::StatusOr<crypto::VerifiedCertificate> v =
+        crypto::VerifyCertificate(got->certificates(i), root_.public_key());
+    ASSERT_TRUE(v.ok()) << v.status();
+    EXPECT_EQ(v->fingerprint, a.cert.fingerprint);
+    EXPECT_EQ(v->body.box_pk(), a.cert.body.box_pk());
+  }
+  EXPECT_EQ(got->revocations_size(), 0);
+  // Reading certificates is not a state change.
+  const uint64_t size = LogSize();
+  EXPECT_TRUE(
+      core_->GetCertificates(&bob_token_, CertificatesOf({alice_.get()})).ok());
+  EXPECT_EQ(LogSize(), size);
+}
+
+TEST_F(VaultCoreTest, GetCertificatesAddsTheRevocationsItHolds) {
+  SetUpCaseWithMember();
+  std::unique_ptr<Account> carol = NewAccount("carol");
+  ASSERT_TRUE(Register(*carol).ok());
+  // Carol is revoked now, Bob from a later time: both revocations are
+  // served, in request order, whatever their revoked_at.
+  const SignedStatement carol_rev =
+      Revocation(carol->cert.fingerprint, now_, "left", root_);
+  const SignedStatement bob_rev =
+      Revocation(bob_->cert.fingerprint, now_ + kDay, "leaving", root_);
+  ASSERT_TRUE(Revoke(carol_rev).ok());
+  ASSERT_TRUE(Revoke(bob_rev).ok());
+  absl::StatusOr<tvault::v1::GetCertificatesResponse> got =
+      core_->GetCertificates(
+          &alice_token_,
+          CertificatesOf({bob_.get(), alice_.get(), carol.get()}));
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->certificates_size(), 3);
+  EXPECT_EQ(got->certificates(2).SerializeAsString(),
+            carol->cert.statement.SerializeAsString());
+  ASSERT_EQ(got->revocations_size(), 2);
+  EXPECT_EQ(got->revocations(0).SerializeAsString(),
+            bob_rev.SerializeAsString());
+  EXPECT_EQ(got->revocations(1).SerializeAsString(),
+            carol_rev.SerializeAsString());
+}
+
+TEST_F(VaultCoreTest, GetCertificatesOfAnUnregisteredCertificateIsNotFound) {
+  SetUpCaseWithMember();
+  // Revoked before it was ever registered: still not registered.
+  std::unique_ptr<Account> dave = NewAccount("dave");
+  ASSERT_TRUE(
+      Revoke(Revocation(dave->cert.fingerprint, now_, "lost", root_)).ok());
+  EXPECT_STATUS(core_
+                    ->GetCertificates(&alice_token_,
+                                      CertificatesOf({bob_.get(), dave.get()}))
+                    .status(),
+                kNotFound,
+                absl::StrCat("no certificate with fingerprint ",
+                             crypto::FormatFingerprint(dave->cert.fingerprint),
+                             " is registered"));
+}
+
+TEST_F(VaultCoreTest, GetCertificatesIsForAccountsOnly) {
+  SetUpCaseWithMember();
+  const tvault::v1::GetCertificatesRequest r = CertificatesOf({bob_.get()});
+  EXPECT_STATUS(core_->GetCertificates(nullptr, r).status(), kUnauthenticated,
+                "sign in");
+  const SessionTokenHash invite = InviteSession(case_, 1);
+  EXPECT_STATUS(core_->GetCertificates(&invite, r).status(), kPermissionDenied,
+                "an invite can only be used to submit records");
+  // An account in no case may read them (to check a fingerprint).
+  std::unique_ptr<Account> erin = NewAccount("erin");
+  const SessionTokenHash erin_token = Enrol(*erin);
+  EXPECT_TRUE(core_->GetCertificates(&erin_token, r).ok());
+}
+
+TEST_F(VaultCoreTest, GetCertificatesRefusesMalformedRequests) {
+  SetUpCaseWithMember();
+  tvault::v1::GetCertificatesRequest r;
+  EXPECT_STATUS(core_->GetCertificates(&alice_token_, r).status(),
+                kInvalidArgument, "at least one");
+  for (int i = 0; i < kMaxCertificatesPerCall; ++i) {
+    std::string fp(16, '\0');
+    fp[0] = static_cast<char>(i);
+    r.add_cert_fingerprints(fp);
+  }
+  // 100 distinct ones pass the checks (and are not registered).
+  EXPECT_EQ(core_->GetCertificates(&alice_token_, r).status().code(),
+            absl::StatusCode::kNotFound);
+  r.add_cert_fingerprints(std::string(16, '\x7f'));
+  EXPECT_STATUS(core_->GetCertificates(&alice_token_, r).status(),
+                kInvalidArgument, "at most 100 certificates");
+
+  tvault::v1::GetCertificatesRequest twice =
+      CertificatesOf({alice_.get(), bob_.get(), alice_.get()});
+  EXPECT_STATUS(core_->GetCertificates(&alice_token_, twice).status(),
+                kInvalidArgument, "fingerprint 3 is asked for twice");
+
+  for (size_t size : {size_t{0}, size_t{15}, size_t{17}, size_t{32}}) {
+    tvault::v1::GetCertificatesRequest bad = CertificatesOf({alice_.get()});
+    bad.add_cert_fingerprints(std::string(size, 'f'));
+    EXPECT_STATUS(core_->GetCertificates(&alice_token_, bad).status(),
+                  kInvalidArgument,
+                  absl::StrCat("fingerprint 2 is ", size, " bytes"));
+  }
 }
 
 TEST_F(VaultCoreTest, SessionOfAnUnknownAccountIsDataLoss) {
