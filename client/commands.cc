@@ -901,6 +901,82 @@ absl::StatusOr<crypto::SecretBytes> InviteText(const CommandState& st) {
   return out;
 }
 
+absl::StatusOr<std::unique_ptr<VaultSession>> InviteSession(
+    const crypto::ParsedInvite& invite, const crypto::SigningKey& key) {
+  absl::StatusOr<std::unique_ptr<VaultSession>> session =
+      VaultSession::Connect(invite.server_bundle);
+  if (!session.ok()) return session.status();
+  if (absl::Status s = (*session)->SignIn(key, nullptr); !s.ok()) return s;
+  return session;
+}
+
+// Sends one outbox item: with the invite kept beside it, or as the member
+// (opened on first need).
+absl::Status SendItem(const CommandState& st, const Home& home,
+                      const tvault::v1::OutboxItem& item,
+                      std::optional<Member>& member) {
+  absl::StatusOr<crypto::SecretBytes> text =
+      LoadOutboxInvite(home, item.record_id());
+  std::unique_ptr<VaultSession> invite_session;
+  VaultSession* session = nullptr;
+  if (text.ok()) {
+    absl::StatusOr<crypto::ParsedInvite> invite =
+        crypto::ParseInvite(text->span(), Now());
+    if (!invite.ok()) return invite.status();
+    absl::StatusOr<crypto::SigningKey> key =
+        crypto::InviteSigningKey(invite->seed);
+    if (!key.ok()) return key.status();
+    absl::StatusOr<std::unique_ptr<VaultSession>> s =
+        InviteSession(*invite, *key);
+    if (!s.ok()) return s.status();
+    invite_session = *std::move(s);
+    session = invite_session.get();
+  } else {
+    if (!member.has_value()) {
+      absl::StatusOr<Member> m = Open(st);
+      if (!m.ok()) return m.status();
+      member.emplace(*std::move(m));
+    }
+    session = member->session.get();
+  }
+  absl::StatusOr<SubmitResult> r =
+      SendOutboxItem(*session, home, item, st.keep_receipt, TerminalProgress());
+  if (!r.ok()) return r.status();
+  ReportSent(*session, *r, Hex(item.case_id()));
+  return absl::OkStatus();
+}
+
+absl::Status SubmitInviteThroughOutbox(const CommandState& st,
+                                       const RecordDetails& d,
+                                       const crypto::SecretBytes& text,
+                                       const crypto::ParsedInvite& invite) {
+  absl::StatusOr<Home> home = OpenHome(st);
+  if (!home.ok()) return home.status();
+  absl::StatusOr<crypto::SigningKey> key =
+      crypto::InviteSigningKey(invite.seed);
+  if (!key.ok()) return key.status();
+  Destination to{std::string(crypto::AsString(invite.case_id)), invite.epoch,
+                 invite.recipient};
+  absl::StatusOr<tvault::v1::OutboxItem> item =
+      SealToOutbox(*home, to, PlaintextInput{st.input}, d, *key, nullptr,
+                   TerminalProgress());
+  if (!item.ok()) return item.status();
+  if (absl::Status s = SaveOutboxInvite(*home, item->record_id(), text);
+      !s.ok()) {
+    return s;
+  }
+  std::optional<Member> none;
+  if (absl::Status s = SendItem(st, *home, *item, none); !s.ok()) {
+    return absl::Status(
+        s.code(),
+        absl::StrCat(s.message(),
+                     "\nThe encrypted record waits in the outbox "
+                     "of ",
+                     home->dir(), "; send it later with: tvault outbox send"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status SubmitInvite(const CommandState& st, const RecordDetails& d) {
   absl::StatusOr<crypto::SecretBytes> text = InviteText(st);
   if (!text.ok()) return text.status();
@@ -915,28 +991,23 @@ absl::Status SubmitInvite(const CommandState& st, const RecordDetails& d) {
         "WARNING: --keep-receipt/--outbox leave a trace of this submission "
         "on this device; if it may be searched, do not use them.\n");
   }
-  if (st.use_outbox) {
-    return absl::InvalidArgumentError(
-        "--outbox needs an account; with an invite, keep the file and try "
-        "again later");
-  }
+  if (st.use_outbox) return SubmitInviteThroughOutbox(st, d, *text, *invite);
   absl::StatusOr<std::unique_ptr<VaultSession>> session =
-      VaultSession::Connect(invite->server_bundle);
+      InviteSession(*invite, *key);
   if (!session.ok()) return session.status();
-  if (absl::Status s = (*session)->SignIn(*key, nullptr); !s.ok()) return s;
   absl::StatusOr<SubmitResult> r =
       SubmitWithInvite(**session, *invite, *key, PlaintextInput{st.input}, d,
                        TerminalProgress());
   if (!r.ok()) return r.status();
   ReportSent(**session, *r, Hex(crypto::AsString(invite->case_id)));
   if (st.keep_receipt) {
-    const std::string out = absl::StrCat("receipt-", Hex(r->record_id), ".txt");
-    if (absl::Status s = WriteCarriedFile(
-            out, EncodeCarried("tvault-receipt-1:", r->receipt), false);
-        !s.ok()) {
+    absl::StatusOr<Home> home = OpenHome(st);
+    if (!home.ok()) return home.status();
+    const std::string name = absl::StrCat("receipts/", Hex(r->record_id));
+    if (absl::Status s = home->WriteMessage(name, r->receipt); !s.ok()) {
       return s;
     }
-    Print(absl::StrCat("Receipt kept in ", out, "\n"));
+    Print(absl::StrCat("Receipt kept in ", home->Path(name), "\n"));
   } else {
     Print("Nothing about this submission was written to this device.\n");
   }
@@ -1018,19 +1089,14 @@ absl::Status OutboxSend(const CommandState& st) {
     Print("The outbox is empty.\n");
     return absl::OkStatus();
   }
-  absl::StatusOr<Member> m = Open(st);
-  if (!m.ok()) return m.status();
+  std::optional<Member> member;
   absl::Status first_error;
   for (const tvault::v1::OutboxItem& item : items) {
-    absl::StatusOr<SubmitResult> r = SendOutboxItem(
-        *m->session, m->home, item, st.keep_receipt, TerminalProgress());
-    if (!r.ok()) {
+    if (absl::Status s = SendItem(st, *home, item, member); !s.ok()) {
       Note(absl::StrCat("record ", Hex(item.record_id()),
-                        " not sent: ", r.status().message(), "\n"));
-      if (first_error.ok()) first_error = r.status();
-      continue;
+                        " not sent: ", s.message(), "\n"));
+      if (first_error.ok()) first_error = s;
     }
-    ReportSent(*m->session, *r, Hex(item.case_id()));
   }
   return first_error;
 }

@@ -488,7 +488,23 @@ absl::StatusOr<SubmitResult> SendOutboxItem(VaultSession& session,
   }
   (void)home.Remove(OutboxName(item.record_id(), ".age"));
   (void)home.Remove(OutboxName(item.record_id(), ".item"));
+  (void)home.Remove(OutboxName(item.record_id(), ".invite"));
   return result;
+}
+
+absl::Status SaveOutboxInvite(const Home& home, absl::string_view record_id,
+                              const crypto::SecretBytes& invite_text) {
+  return home.Write(OutboxName(record_id, ".invite"), invite_text.span());
+}
+
+absl::StatusOr<crypto::SecretBytes> LoadOutboxInvite(
+    const Home& home, absl::string_view record_id) {
+  absl::StatusOr<std::vector<uint8_t>> bytes =
+      home.Read(OutboxName(record_id, ".invite"), "an account submission");
+  if (!bytes.ok()) return bytes.status();
+  crypto::SecretBytes text = crypto::SecretBytes::CopyFrom(*bytes);
+  sodium_memzero(bytes->data(), bytes->size());
+  return text;
 }
 
 absl::StatusOr<SubmitResult> SubmitWithInvite(

@@ -75,6 +75,13 @@ absl::StatusOr<tvault::v1::OutboxItem> SealToOutbox(
     const RecordDetails& details, const crypto::SigningKey& signer,
     const tvault::v1::SignedStatement* certificate, const Progress& progress);
 std::vector<tvault::v1::OutboxItem> ListOutbox(const Home& home);
+// An invite submission kept in the outbox (opt-in, with a warning) keeps
+// its invite string beside it, to sign in with when it is sent; it is
+// removed with the item. LoadOutboxInvite: NotFound for account items.
+absl::Status SaveOutboxInvite(const Home& home, absl::string_view record_id,
+                              const crypto::SecretBytes& invite_text);
+absl::StatusOr<crypto::SecretBytes> LoadOutboxInvite(
+    const Home& home, absl::string_view record_id);
 // Sends one outbox item (resuming what the vault holds), checks the
 // receipt, and removes it from the outbox. With `keep_receipt`, the
 // receipt is kept under receipts/.
