@@ -222,8 +222,11 @@ absl::StatusOr<CaseView> LoadCase(Member& member, CertificateDirectory& certs,
         ", but this device has seen epoch ", view.state.highest_epoch(),
         ". Do not upload to it; tell the case's owners"));
   }
-  if (highest != view.state.highest_epoch()) {
+  const std::string& recipient = view.chain.Current()->body.recipient();
+  if (highest != view.state.highest_epoch() ||
+      recipient != view.state.recipient()) {
     view.state.set_highest_epoch(highest);
+    view.state.set_recipient(recipient);
     if (absl::Status s = SaveState(member.home, view.state); !s.ok()) return s;
   }
   if (!open_grants) return view;
@@ -290,6 +293,7 @@ absl::StatusOr<std::string> CreateCase(Member& member, absl::string_view title,
   state.mutable_card()->set_genesis_hash(
       std::string(crypto::AsString(genesis->hash)));
   state.mutable_card()->set_title(std::string(title));
+  state.set_recipient(genesis->body.recipient());
   if (absl::Status s = SaveState(member.home, state); !s.ok()) return s;
 
   absl::StatusOr<crypto::CaseChain> chain =
@@ -364,6 +368,7 @@ absl::StatusOr<uint32_t> Rekey(
     return s;
   }
   view.state.set_highest_epoch(epoch);
+  view.state.set_recipient(next->body.recipient());
   if (absl::Status s = SaveState(member.home, view.state); !s.ok()) return s;
 
   if (absl::Status s = certs.Fetch(membership.members); !s.ok()) return s;

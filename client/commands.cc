@@ -23,6 +23,7 @@
 #include "client/org.h"
 #include "client/output_file.h"
 #include "client/passphrase.h"
+#include "client/qr_png.h"
 #include "client/records.h"
 #include "crypto/diceware.h"
 #include "crypto/invite.h"
@@ -43,7 +44,7 @@ struct CommandState {
   std::string title, case_name, card, member;
   // invites
   uint32_t uses = crypto::kDefaultInviteUses;
-  std::string expires, invite_key;
+  std::string expires, invite_key, qr;
   // submit
   std::string input, invite, kind = "testimony", language, event_date,
                              description, relation;
@@ -816,6 +817,14 @@ absl::Status InviteCreate(const CommandState& st) {
       Hex(invite->invite_pk), " (to revoke: tvault invite revoke CASE KEY)\n"));
   std::fwrite(invite->text.data(), 1, invite->text.size(), stdout);
   Print("\n");
+  if (!st.qr.empty()) {
+    if (absl::Status s = WriteQrPng(invite->text.span(), st.qr); !s.ok()) {
+      return s;
+    }
+    Note(absl::StrCat("QR code written to ", st.qr,
+                      " (it holds the invite: show it only to the family "
+                      "member, then delete it)\n"));
+  }
   return absl::OkStatus();
 }
 
@@ -1014,6 +1023,39 @@ absl::Status SubmitInvite(const CommandState& st, const RecordDetails& d) {
   return absl::OkStatus();
 }
 
+// The vault cannot be reached: seal the record to the case's last verified
+// epoch and leave it in the outbox. If the case moved on meanwhile, the
+// vault refuses it when it is sent, and says so.
+absl::Status SealOffline(const CommandState& st, const RecordDetails& d,
+                         const Home& home, const crypto::SecretBytes& pass,
+                         const absl::Status& why) {
+  absl::StatusOr<Enrolment> enrolment = LoadEnrolment(home);
+  if (!enrolment.ok()) return enrolment.status();
+  absl::StatusOr<AccountKeys> keys = UnlockAccount(home, pass);
+  if (!keys.ok()) return keys.status();
+  absl::StatusOr<std::string> id = ResolveCase(home, st.case_name);
+  if (!id.ok()) return id.status();
+  absl::StatusOr<tvault::v1::CaseState> state = LoadCaseState(home, *id);
+  if (!state.ok()) return state.status();
+  absl::StatusOr<crypto::X25519Recipient> recipient =
+      crypto::X25519Recipient::Parse(state->recipient());
+  if (!recipient.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        why.message(),
+        "\nThis device has not verified the case's key yet, so nothing was "
+        "sealed; try again once the vault can be reached"));
+  }
+  Destination to{*id, state->highest_epoch(), *recipient};
+  absl::StatusOr<tvault::v1::OutboxItem> item =
+      SealToOutbox(home, to, PlaintextInput{st.input}, d, keys->sign,
+                   &enrolment->certificate.statement, TerminalProgress());
+  if (!item.ok()) return item.status();
+  return absl::UnavailableError(absl::StrCat(
+      why.message(), "\nThe record ", Hex(item->record_id()),
+      " is sealed (encrypted to the case) and waits in the outbox; send it "
+      "later with: tvault outbox send"));
+}
+
 absl::Status SubmitAccount(const CommandState& st, const RecordDetails& d) {
   absl::StatusOr<Home> home = OpenHome(st);
   if (!home.ok()) return home.status();
@@ -1021,6 +1063,9 @@ absl::Status SubmitAccount(const CommandState& st, const RecordDetails& d) {
       Passphrase(st, "Passphrase for your tvault keys: ", false);
   if (!pass.ok()) return pass.status();
   absl::StatusOr<Member> m = OpenMember(*home, *pass);
+  if (absl::IsUnavailable(m.status()) || absl::IsDeadlineExceeded(m.status())) {
+    return SealOffline(st, d, *home, *pass, m.status());
+  }
   if (!m.ok()) return m.status();
   absl::StatusOr<std::string> id = ResolveCase(m->home, st.case_name);
   if (!id.ok()) return id.status();
@@ -1494,6 +1539,8 @@ std::shared_ptr<CommandState> AddVaultCommands(CLI::App& app,
   inv_create->add_option("--expires", st->expires,
                          "How long it stays valid: 90m, 12h, 3d (default and "
                          "maximum 7d)");
+  inv_create->add_option("--qr", st->qr,
+                         "Also write the invite as a QR code to FILE.png");
   inv_create->callback(run(InviteCreate));
   CLI::App* inv_revoke =
       invite->add_subcommand("revoke", "Revoke an invite at once");

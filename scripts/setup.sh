@@ -19,6 +19,9 @@ packages=(
   libssl-dev
   # command line parsing for tvault/tvaultd
   libcli11-dev
+  # invites as QR codes (tvault invite create --qr FILE.png); zbarimg
+  # reads them back in the tests
+  libqrencode-dev libpng-dev zbar-tools
   # strict JSON reading of record metadata (duplicate keys, SAX)
   nlohmann-json3-dev
   # tests and benchmarks

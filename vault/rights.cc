@@ -171,14 +171,19 @@ absl::Status CheckAllowed(const Caller& caller, Action action,
     case Action::kReadCertificates:
       return absl::OkStatus();
     case Action::kReadCase:
-      if (Lists(d.owners(), cert.fingerprint) ||
-          Lists(d.members(), cert.fingerprint) ||
-          Lists(d.contributors(), cert.fingerprint)) {
-        return absl::OkStatus();
+      // Anyone listed in any epoch: a removed reviewer still needs the
+      // descriptors to verify the records of the epochs they held.
+      for (uint32_t e = 0; e <= d.epoch(); ++e) {
+        const crypto::VerifiedDescriptor* v = chain->Find(e);
+        if (v != nullptr && (Lists(v->body.owners(), cert.fingerprint) ||
+                             Lists(v->body.members(), cert.fingerprint) ||
+                             Lists(v->body.contributors(), cert.fingerprint))) {
+          return absl::OkStatus();
+        }
       }
       return absl::PermissionDeniedError(
-          absl::StrCat("you are not listed in the current epoch (", d.epoch(),
-                       ") of this case; ask one of its owners to add you"));
+          absl::StrCat("you are not listed in any epoch of this case; ask "
+                       "one of its owners to add you"));
     case Action::kUpload: {
       const bool reviewer =
           (Lists(d.owners(), cert.fingerprint) ||

@@ -17,6 +17,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "client/vault_channel.h"
 #include "gtest/gtest.h"
@@ -27,20 +28,40 @@ namespace tvault::vault::testing {
 namespace {
 
 pid_t Spawn(const std::vector<std::string>& argv, const std::string& out_path,
-            bool append) {
+            bool append, const RunOptions& options = {}) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   const int flags = O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
                                    flags, 0600);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  if (!options.working_dir.empty()) {
+    posix_spawn_file_actions_addchdir_np(&actions, options.working_dir.c_str());
+  }
   std::vector<char*> args;
   for (const std::string& a : argv)
     args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  // The inherited environment, minus the names `extra_env` sets.
+  std::vector<char*> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const absl::string_view entry(*e);
+    const absl::string_view name = entry.substr(0, entry.find('='));
+    bool replaced = false;
+    for (const std::string& extra : options.extra_env) {
+      if (absl::string_view(extra).substr(0, extra.find('=')) == name) {
+        replaced = true;
+      }
+    }
+    if (!replaced) env.push_back(*e);
+  }
+  for (const std::string& extra : options.extra_env) {
+    env.push_back(const_cast<char*>(extra.c_str()));
+  }
+  env.push_back(nullptr);
   pid_t pid = -1;
   const int rc =
-      posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+      posix_spawn(&pid, args[0], &actions, nullptr, args.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);
   return rc == 0 ? pid : -1;
 }
@@ -61,15 +82,29 @@ std::string ReadTestFile(const std::string& path) {
                      std::istreambuf_iterator<char>());
 }
 
-int RunProgram(const std::vector<std::string>& argv, std::string* output) {
+int RunProgram(const std::vector<std::string>& argv, std::string* output,
+               const RunOptions& options) {
   char tmpl[] = "/tmp/tvault-run-XXXXXX";
   const int fd = mkstemp(tmpl);
   close(fd);
-  const pid_t pid = Spawn(argv, tmpl, false);
+  const pid_t pid = Spawn(argv, tmpl, false, options);
   int status = -1;
   if (pid > 0) waitpid(pid, &status, 0);
   if (output != nullptr) *output = ReadTestFile(tmpl);
   unlink(tmpl);
+  return status;
+}
+
+pid_t StartProgram(const std::vector<std::string>& argv,
+                   const std::string& output_path, const RunOptions& options) {
+  const pid_t pid = Spawn(argv, output_path, false, options);
+  EXPECT_GT(pid, 0) << "cannot spawn " << argv[0];
+  return pid;
+}
+
+int WaitProgram(pid_t pid) {
+  int status = -1;
+  if (pid > 0) waitpid(pid, &status, 0);
   return status;
 }
 

@@ -69,9 +69,25 @@ void WriteTestFile(const std::string& path, const std::string& data,
                    unsigned mode);
 std::string ReadTestFile(const std::string& path);
 
+// How to run a program: in another working directory, with extra
+// environment variables ("NAME=value", replacing any inherited NAME).
+struct RunOptions {
+  std::string working_dir;  // empty: the test's
+  std::vector<std::string> extra_env;
+};
+
 // Runs `argv` (argv[0] a path) to completion; returns the wait status and
 // fills `output` with standard output and standard error.
-int RunProgram(const std::vector<std::string>& argv, std::string* output);
+int RunProgram(const std::vector<std::string>& argv, std::string* output,
+               const RunOptions& options = {});
+
+// Starts `argv` without waiting; standard output and standard error go to
+// `output_path` (truncated). Returns the pid, or -1 (and a test failure).
+pid_t StartProgram(const std::vector<std::string>& argv,
+                   const std::string& output_path,
+                   const RunOptions& options = {});
+// Waits for a program StartProgram started; returns the wait status.
+int WaitProgram(pid_t pid);
 
 }  // namespace tvault::vault::testing
 
