@@ -794,21 +794,17 @@ absl::Status CaseRemoveMember(const CommandState& st) {
 // ---- invites --------------------------------------------------------------
 
 absl::Status InviteCreate(const CommandState& st) {
-  absl::StatusOr<Member> m = Open(st);
-  if (!m.ok()) return m.status();
-  absl::StatusOr<std::string> id = ResolveCase(m->home, st.case_name);
-  if (!id.ok()) return id.status();
   std::optional<int64_t> expires;
   if (!st.expires.empty()) {
     absl::StatusOr<int64_t> d = ParseDuration(st.expires);
     if (!d.ok()) return d.status();
     expires = Now() + *d;
   }
-  CertificateDirectory certs(*m);
-  absl::StatusOr<CaseView> view = LoadCase(*m, certs, *id, false);
-  if (!view.ok()) return view.status();
+  absl::StatusOr<std::unique_ptr<CaseSession>> c = OpenCase(st, false);
+  if (!c.ok()) return c.status();
+  const CaseView* view = &*(*c)->view;
   absl::StatusOr<crypto::CreatedInvite> invite =
-      CreateCaseInvite(*m, *view, st.uses, expires, Now());
+      CreateCaseInvite((*c)->member, *view, st.uses, expires, Now());
   if (!invite.ok()) return invite.status();
   Note(absl::StrCat(
       "Invite for case \"", view->state.card().title(), "\": ", st.uses,
