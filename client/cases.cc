@@ -16,13 +16,6 @@ std::string CaseFile(absl::string_view case_id) {
   return absl::StrCat(kCasesDir, "/", Hex(case_id));
 }
 
-crypto::Fingerprint ToFingerprint(const std::string& bytes) {
-  crypto::Fingerprint fp{};
-  if (bytes.size() == fp.size())
-    std::copy(bytes.begin(), bytes.end(), fp.begin());
-  return fp;
-}
-
 absl::Status SaveState(const Home& home, const tvault::v1::CaseState& state) {
   return home.WriteMessage(CaseFile(state.card().case_id()), state);
 }
@@ -83,12 +76,12 @@ absl::Status PublishGrants(Member& member,
 crypto::EpochMembership MembershipOf(const tvault::v1::CaseDescriptor& d) {
   crypto::EpochMembership m;
   for (const std::string& fp : d.owners())
-    m.owners.push_back(ToFingerprint(fp));
+    m.owners.push_back(FixedBytes<16>(fp));
   for (const std::string& fp : d.members()) {
-    m.members.push_back(ToFingerprint(fp));
+    m.members.push_back(FixedBytes<16>(fp));
   }
   for (const std::string& fp : d.contributors()) {
-    m.contributors.push_back(ToFingerprint(fp));
+    m.contributors.push_back(FixedBytes<16>(fp));
   }
   return m;
 }
@@ -162,7 +155,7 @@ absl::StatusOr<CaseView> LoadCase(Member& member, CertificateDirectory& certs,
     tvault::v1::CaseDescriptor body;
     if (body.ParseFromString(st.body())) {
       for (const std::string& fp : body.owners()) {
-        owners.push_back(ToFingerprint(fp));
+        owners.push_back(FixedBytes<16>(fp));
       }
     }
   }

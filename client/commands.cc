@@ -255,11 +255,9 @@ absl::StatusOr<crypto::SigningKey> UnlockRoot(const CommandState& st,
 absl::Status OrgCertify(const CommandState& st) {
   absl::StatusOr<Home> home = OpenHome(st);
   if (!home.ok()) return home.status();
-  absl::StatusOr<std::string> text = ReadCarriedFile(st.request);
-  if (!text.ok()) return text.status();
   tvault::v1::CertificateRequest request;
-  if (absl::Status s = DecodeCarried(kRequestPrefix, *text,
-                                     "a certificate request", request);
+  if (absl::Status s = ReadCarriedMessage(st.request, kRequestPrefix,
+                                          "a certificate request", request);
       !s.ok()) {
     return s;
   }
@@ -304,11 +302,9 @@ absl::Status OrgCertify(const CommandState& st) {
 
 absl::StatusOr<tvault::v1::SignedStatement> ReadCertificateFile(
     const std::string& path) {
-  absl::StatusOr<std::string> text = ReadCarriedFile(path);
-  if (!text.ok()) return text.status();
   tvault::v1::SignedStatement cert;
   if (absl::Status s =
-          DecodeCarried(kCertificatePrefix, *text, "a certificate", cert);
+          ReadCarriedMessage(path, kCertificatePrefix, "a certificate", cert);
       !s.ok()) {
     return s;
   }
@@ -346,11 +342,9 @@ absl::Status OrgPublishRevocation(const CommandState& st) {
   if (!home.ok()) return home.status();
   absl::StatusOr<Enrolment> enrolment = LoadEnrolment(*home);
   if (!enrolment.ok()) return enrolment.status();
-  absl::StatusOr<std::string> text = ReadCarriedFile(st.cert);
-  if (!text.ok()) return text.status();
   tvault::v1::SignedStatement revocation;
-  if (absl::Status s =
-          DecodeCarried(kRevocationPrefix, *text, "a revocation", revocation);
+  if (absl::Status s = ReadCarriedMessage(st.cert, kRevocationPrefix,
+                                          "a revocation", revocation);
       !s.ok()) {
     return s;
   }
@@ -408,11 +402,9 @@ absl::Status OrgEnrol(const CommandState& st) {
   absl::StatusOr<tvault::v1::SignedStatement> cert =
       ReadCertificateFile(st.cert);
   if (!cert.ok()) return cert.status();
-  absl::StatusOr<std::string> text = ReadCarriedFile(st.bundle);
-  if (!text.ok()) return text.status();
   tvault::v1::SignedStatement bundle;
-  if (absl::Status s =
-          DecodeCarried(kBundlePrefix, *text, "a signed server bundle", bundle);
+  if (absl::Status s = ReadCarriedMessage(st.bundle, kBundlePrefix,
+                                          "a signed server bundle", bundle);
       !s.ok()) {
     return s;
   }
@@ -512,11 +504,9 @@ absl::Status KeysShow(const CommandState& st) {
 absl::Status EnrolCommand(const CommandState& st) {
   absl::StatusOr<Home> home = OpenHome(st);
   if (!home.ok()) return home.status();
-  absl::StatusOr<std::string> text = ReadCarriedFile(st.package);
-  if (!text.ok()) return text.status();
   tvault::v1::EnrolmentPackage package;
-  if (absl::Status s = DecodeCarried(kEnrolmentPrefix, *text,
-                                     "an enrolment package", package);
+  if (absl::Status s = ReadCarriedMessage(st.package, kEnrolmentPrefix,
+                                          "an enrolment package", package);
       !s.ok()) {
     return s;
   }
@@ -1299,15 +1289,10 @@ absl::Status LogEvents(const CommandState& st) {
   }
   (void)certs.Fetch(people);
   const std::string cid = *id;
-  auto fp_of = [](const std::string& b) {
-    crypto::Fingerprint fp{};
-    if (b.size() == fp.size()) std::copy(b.begin(), b.end(), fp.begin());
-    return fp;
-  };
   absl::StatusOr<std::vector<VaultSession::IndexedEntry>> entries =
       m->session->ScanLog([&](const tvault::v1::LogEntry& e) {
         if (e.has_certificate_revoked()) {
-          return certs.Find(fp_of(
+          return certs.Find(FixedBytes<16>(
                      e.certificate_revoked().cert_fingerprint())) != nullptr;
         }
         return (e.has_descriptor_published() &&
@@ -1346,7 +1331,8 @@ absl::Status LogEvents(const CommandState& st) {
     } else if (e.has_grant_added()) {
       what = absl::StrCat(
           "key of epoch ", e.grant_added().epoch(), " granted to ",
-          HandleOf(certs, fp_of(e.grant_added().member_cert_fingerprint())));
+          HandleOf(certs,
+                   FixedBytes<16>(e.grant_added().member_cert_fingerprint())));
     } else if (e.has_invite_created()) {
       what = absl::StrCat("invite ",
                           Hex(e.invite_created().invite_pk()).substr(0, 16),
@@ -1371,7 +1357,8 @@ absl::Status LogEvents(const CommandState& st) {
     } else if (e.has_certificate_revoked()) {
       what = absl::StrCat(
           "certificate of ",
-          HandleOf(certs, fp_of(e.certificate_revoked().cert_fingerprint())),
+          HandleOf(certs,
+                   FixedBytes<16>(e.certificate_revoked().cert_fingerprint())),
           " revoked");
     }
     absl::StrAppend(&out, "#", index, "  ", FormatTime(e.logged_at()), "  ",

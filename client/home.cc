@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/output_file.h"
@@ -220,6 +221,15 @@ absl::StatusOr<std::string> ReadCarriedFile(const std::string& path) {
   return std::string(bytes->begin(), bytes->end());
 }
 
+absl::Status ReadCarriedMessage(const std::string& path,
+                                absl::string_view prefix,
+                                absl::string_view what,
+                                google::protobuf::Message& m) {
+  absl::StatusOr<std::string> text = ReadCarriedFile(path);
+  if (!text.ok()) return text.status();
+  return DecodeCarried(prefix, *text, what, m);
+}
+
 absl::Status WriteCarriedFile(const std::string& path, absl::string_view text,
                               bool overwrite) {
   absl::StatusOr<std::unique_ptr<AtomicOutputFile>> out =
@@ -230,10 +240,7 @@ absl::Status WriteCarriedFile(const std::string& path, absl::string_view text,
 }
 
 std::string Hex(absl::Span<const uint8_t> bytes) {
-  std::string out(bytes.size() * 2 + 1, '\0');
-  sodium_bin2hex(out.data(), out.size(), bytes.data(), bytes.size());
-  out.pop_back();
-  return out;
+  return absl::BytesToHexString(crypto::AsString(bytes));
 }
 
 absl::StatusOr<std::string> ParseHexId(absl::string_view text, size_t size,

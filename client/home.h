@@ -19,6 +19,8 @@
 
 #include <google/protobuf/message.h>
 
+#include <algorithm>
+#include <array>
 #include <string>
 #include <vector>
 
@@ -79,9 +81,24 @@ absl::Status DecodeCarried(absl::string_view prefix, absl::string_view text,
                            google::protobuf::Message& m);
 // Reads a carried file (at most kMaxStateFileSize); "-" is standard input.
 absl::StatusOr<std::string> ReadCarriedFile(const std::string& path);
+// ReadCarriedFile, then DecodeCarried into `m`.
+absl::Status ReadCarriedMessage(const std::string& path,
+                                absl::string_view prefix,
+                                absl::string_view what,
+                                google::protobuf::Message& m);
 // Writes a carried file (0600) atomically; AlreadyExists unless `overwrite`.
 absl::Status WriteCarriedFile(const std::string& path, absl::string_view text,
                               bool overwrite);
+
+// The bytes of `s` as a fixed-size array: all zeros unless exactly N
+// bytes (callers check sizes where a wrong one matters; a zero key or
+// fingerprint matches nothing).
+template <size_t N>
+std::array<uint8_t, N> FixedBytes(absl::string_view s) {
+  std::array<uint8_t, N> a{};
+  if (s.size() == N) std::copy(s.begin(), s.end(), a.begin());
+  return a;
+}
 
 std::string Hex(absl::Span<const uint8_t> bytes);
 inline std::string Hex(absl::string_view bytes) {

@@ -695,13 +695,6 @@ class TeeSource final : public crypto::ByteSource {
   crypto::ByteSink* copy_;
 };
 
-template <size_t N>
-std::array<uint8_t, N> ToArray(const std::string& s) {
-  std::array<uint8_t, N> a{};
-  if (s.size() == N) std::copy(s.begin(), s.end(), a.begin());
-  return a;
-}
-
 }  // namespace
 
 absl::StatusOr<GotRecord> GetRecord(Member& member, CertificateDirectory& certs,
@@ -763,10 +756,10 @@ absl::StatusOr<GotRecord> GetRecord(Member& member, CertificateDirectory& certs,
       });
   if (!events.ok()) return events.status();
   crypto::RecordExpectations expect;
-  expect.case_id = ToArray<16>(cid);
-  expect.record_id = ToArray<16>(*record_id);
+  expect.case_id = FixedBytes<16>(cid);
+  expect.record_id = FixedBytes<16>(*record_id);
   expect.descriptor = descriptor->body;
-  expect.ciphertext_sha256 = ToArray<32>(added.ciphertext_sha256());
+  expect.ciphertext_sha256 = FixedBytes<32>(added.ciphertext_sha256());
   expect.log_time = entry->logged_at();
   expect.log_time_precision = 3600;  // RecordAdded times are hour-rounded
   expect.org_pk = member.enrolment.org_pk;
@@ -783,7 +776,7 @@ absl::StatusOr<GotRecord> GetRecord(Member& member, CertificateDirectory& certs,
     } else if (e.has_invite_created()) {
       crypto::RecordExpectations::LoggedInvite& inv =
           invites[e.invite_created().invite_pk()];
-      inv.key = ToArray<32>(e.invite_created().invite_pk());
+      inv.key = FixedBytes<32>(e.invite_created().invite_pk());
       inv.epoch = e.invite_created().epoch();
       inv.registered_at = e.logged_at();
       inv.expires = e.invite_created().expires();
