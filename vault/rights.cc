@@ -1,5 +1,7 @@
 #include "vault/rights.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -20,8 +22,55 @@ bool Lists(const google::protobuf::RepeatedPtrField<std::string>& list,
 
 }  // namespace
 
+std::optional<crypto::VerifiedCertificate> VerificationCache::FindCertificate(
+    const crypto::Sha256& key) {
+  MutexLock lock(mu_);
+  auto it = certificates_.find(key);
+  if (it == certificates_.end()) return std::nullopt;
+  return it->second;
+}
+
+void VerificationCache::AddCertificate(
+    const crypto::Sha256& key, const crypto::VerifiedCertificate& certificate) {
+  MutexLock lock(mu_);
+  if (certificates_.size() >= kMaxCertificates) certificates_.clear();
+  certificates_.insert_or_assign(key, certificate);
+}
+
+std::optional<crypto::CaseChain> VerificationCache::FindChain(
+    const crypto::Sha256& key) {
+  MutexLock lock(mu_);
+  auto it = chains_.find(key);
+  if (it == chains_.end()) return std::nullopt;
+  return it->second;
+}
+
+void VerificationCache::AddChain(const crypto::Sha256& key,
+                                 const crypto::CaseChain& chain) {
+  MutexLock lock(mu_);
+  if (chains_.size() >= kMaxChains) chains_.clear();
+  chains_.insert_or_assign(key, chain);
+}
+
 absl::StatusOr<crypto::VerifiedCertificate> VerifyStoredCertificate(
-    const AccountRow& account, absl::Span<const uint8_t> org_pk) {
+    const AccountRow& account, absl::Span<const uint8_t> org_pk,
+    VerificationCache* cache) {
+  crypto::Sha256 key{};
+  if (cache != nullptr) {
+    crypto_hash_sha256_state sha;
+    crypto_hash_sha256_init(&sha);
+    const uint8_t tag[] = {'c', 'e', 'r', 't', 0};
+    crypto_hash_sha256_update(&sha, tag, sizeof(tag));
+    crypto_hash_sha256_update(&sha, org_pk.data(), org_pk.size());
+    crypto_hash_sha256_update(
+        &sha, reinterpret_cast<const uint8_t*>(account.certificate.data()),
+        account.certificate.size());
+    crypto_hash_sha256_final(&sha, key.data());
+    if (std::optional<crypto::VerifiedCertificate> hit =
+            cache->FindCertificate(key)) {
+      return *std::move(hit);
+    }
+  }
   tvault::v1::SignedStatement statement;
   if (!statement.ParseFromString(account.certificate)) {
     return absl::DataLossError("a stored certificate does not parse");
@@ -31,6 +80,7 @@ absl::StatusOr<crypto::VerifiedCertificate> VerifyStoredCertificate(
   if (!cert.ok()) {
     return absl::DataLossError("a stored certificate no longer verifies");
   }
+  if (cache != nullptr) cache->AddCertificate(key, *cert);
   return cert;
 }
 
@@ -66,7 +116,7 @@ absl::Status CheckCertificateCurrent(StoreTransaction& txn,
 absl::StatusOr<Caller> Authenticate(StoreTransaction& txn,
                                     const SessionTokenHash* token_hash,
                                     absl::Span<const uint8_t> org_pk,
-                                    int64_t now) {
+                                    int64_t now, VerificationCache* cache) {
   if (token_hash == nullptr) {
     return absl::UnauthenticatedError(
         "this call needs a session: sign in first");
@@ -101,7 +151,7 @@ absl::StatusOr<Caller> Authenticate(StoreTransaction& txn,
   }
   if (!account.ok()) return account.status();
   absl::StatusOr<crypto::VerifiedCertificate> cert =
-      VerifyStoredCertificate(*account, org_pk);
+      VerifyStoredCertificate(*account, org_pk, cache);
   if (!cert.ok()) return cert.status();
   if (absl::Status s = CheckCertificateCurrent(txn, *cert, org_pk, now);
       !s.ok()) {

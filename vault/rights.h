@@ -38,14 +38,18 @@
 #ifndef TVAULT_VAULT_RIGHTS_H_
 #define TVAULT_VAULT_RIGHTS_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "crypto/case_descriptor.h"
 #include "crypto/certificate.h"
+#include "crypto/mutex.h"
 #include "vault/store.h"
 
 namespace tvault::vault {
@@ -75,18 +79,52 @@ enum class Action {
   kRequestDeletion,
 };
 
+// Remembers stored statements that verified, so that the signature and
+// key checks of one certificate or one case's descriptor chain (several
+// Ed25519 and X25519 operations each) run once per process rather than on
+// every call (issue 6: they were most of an upload's CPU). Keyed by the
+// SHA-256 of everything the check depends on (the org key and the exact
+// stored bytes): verification is a pure function of them, so a hit gives
+// what checking again would. Only successes are kept; bounded (emptied
+// when full). Thread-safe.
+class VerificationCache {
+ public:
+  static constexpr size_t kMaxCertificates = 4096;
+  static constexpr size_t kMaxChains = 1024;
+
+  std::optional<crypto::VerifiedCertificate> FindCertificate(
+      const crypto::Sha256& key) ABSL_LOCKS_EXCLUDED(mu_);
+  void AddCertificate(const crypto::Sha256& key,
+                      const crypto::VerifiedCertificate& certificate)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  std::optional<crypto::CaseChain> FindChain(const crypto::Sha256& key)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void AddChain(const crypto::Sha256& key, const crypto::CaseChain& chain)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  Mutex mu_;
+  std::map<crypto::Sha256, crypto::VerifiedCertificate> certificates_
+      ABSL_GUARDED_BY(mu_);
+  std::map<crypto::Sha256, crypto::CaseChain> chains_ ABSL_GUARDED_BY(mu_);
+};
+
 // The session behind `token_hash` (nullptr: the call carried none), its
-// account and certificate, checked at `now`.
+// account and certificate, checked at `now`. `cache` (may be null) spares
+// re-verifying the certificate's signature.
 absl::StatusOr<Caller> Authenticate(StoreTransaction& txn,
                                     const SessionTokenHash* token_hash,
                                     absl::Span<const uint8_t> org_pk,
-                                    int64_t now);
+                                    int64_t now,
+                                    VerificationCache* cache = nullptr);
 
 // The certificate of a stored account, verified under the org key again
-// (the store is not trusted to have kept it intact). DataLoss if the
-// stored bytes no longer parse or verify.
+// (the store is not trusted to have kept it intact: with `cache`, bytes
+// that verified before are not checked again). DataLoss if the stored
+// bytes no longer parse or verify.
 absl::StatusOr<crypto::VerifiedCertificate> VerifyStoredCertificate(
-    const AccountRow& account, absl::Span<const uint8_t> org_pk);
+    const AccountRow& account, absl::Span<const uint8_t> org_pk,
+    VerificationCache* cache = nullptr);
 
 // Whether `cert` is inside its validity period and unrevoked at `now`,
 // with the revocation the store holds for it (if any). PermissionDenied

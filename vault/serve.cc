@@ -197,6 +197,10 @@ int RunServe(const ServeArgs& args) {
     server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
     server->Wait();
   }
+  const GroupCommitStats commits = core.group_commit_stats();
+  LogInfo(absl::StrCat("group commit: ", commits.members, " calls in ",
+                       commits.groups, " groups, at most ", commits.largest,
+                       " in one"));
   unlink(ready_file.c_str());
   LogInfo("stopped");
   return 0;

@@ -233,8 +233,12 @@ absl::StatusOr<std::unique_ptr<SqlcipherStore>> SqlcipherStore::Open(
   return std::unique_ptr<SqlcipherStore>(new SqlcipherStore(db->release()));
 }
 
+SqlcipherStore::SqlcipherStore(sqlite3* db)
+    : db_(db), statements_(std::make_unique<StatementCache>()) {}
+
 SqlcipherStore::~SqlcipherStore() {
   MutexLock lock(mu_);
+  statements_->Clear();
   sqlite3_close_v2(db_);
 }
 
@@ -271,7 +275,7 @@ absl::Status SqlcipherStore::RunInTransaction(
   if (!result.ok()) return result;
 
   transaction_thread_.store(std::this_thread::get_id());
-  { result = RunSqlcipherTransactionBody(db_, fn); }
+  { result = RunSqlcipherTransactionBody(db_, *statements_, fn); }
   transaction_thread_.store(std::thread::id());
 
   if (result.ok()) {

@@ -44,6 +44,8 @@
 //   or on other threads. The busy timeout only matters when another
 //   process (a backup, an operator's sqlcipher shell) holds the file.
 // - Open each database file through one SqlcipherStore per process.
+// - Prepared statements are kept per connection and reused (reset and
+//   unbound between uses), not prepared again for every transaction.
 #ifndef TVAULT_VAULT_SQLCIPHER_STORE_H_
 #define TVAULT_VAULT_SQLCIPHER_STORE_H_
 
@@ -63,6 +65,8 @@
 struct sqlite3;
 
 namespace tvault::vault {
+
+class StatementCache;  // sqlite_util.h
 
 class SqlcipherStore final : public Store {
  public:
@@ -127,7 +131,7 @@ class SqlcipherStore final : public Store {
   absl::StatusOr<ConnectionSettings> ReadConnectionSettings();
 
  private:
-  explicit SqlcipherStore(sqlite3* db) : db_(db) {}
+  explicit SqlcipherStore(sqlite3* db);
 
   // Returns FailedPrecondition if the calling thread is inside one of this
   // store's transactions (the mutex is not recursive).
@@ -135,6 +139,8 @@ class SqlcipherStore final : public Store {
 
   Mutex mu_;
   sqlite3* const db_ ABSL_PT_GUARDED_BY(mu_);
+  // The connection's prepared statements, reused across transactions.
+  const std::unique_ptr<StatementCache> statements_ ABSL_PT_GUARDED_BY(mu_);
   // The thread running a RunInTransaction callback, if any.
   std::atomic<std::thread::id> transaction_thread_{};
 };

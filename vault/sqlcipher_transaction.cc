@@ -22,7 +22,8 @@ absl::Status ResultCount(int64_t count, absl::string_view what) {
 
 class SqlcipherTransaction final : public StoreTransaction {
  public:
-  explicit SqlcipherTransaction(sqlite3* db) : db_(db) {}
+  SqlcipherTransaction(sqlite3* db, StatementCache& statements)
+      : db_(db), statements_(statements) {}
 
   // The first failure after which the transaction must not commit.
   const absl::Status& fatal() const { return fatal_; }
@@ -831,6 +832,30 @@ class SqlcipherTransaction final : public StoreTransaction {
     return out;
   }
 
+  absl::Status RunNested(
+      absl::FunctionRef<absl::Status(StoreTransaction&)> fn) override {
+    if (!fatal_.ok()) return fatal_;
+    if (absl::Status s = Control("SAVEPOINT nested", "start a savepoint");
+        !s.ok()) {
+      return s;
+    }
+    absl::Status result = fn(*this);
+    if (!fatal_.ok()) result = fatal_;
+    if (result.ok()) return Control("RELEASE nested", "release a savepoint");
+    // Undo fn's part. ROLLBACK TO keeps the savepoint open; RELEASE then
+    // leaves the transaction exactly as it was before fn. Statements fn
+    // prepared are finalised by now (each operation owns its statement).
+    if (!sqlite3_get_autocommit(db_) &&
+        sqlite3_exec(db_, "ROLLBACK TO nested", nullptr, nullptr, nullptr) ==
+            SQLITE_OK &&
+        sqlite3_exec(db_, "RELEASE nested", nullptr, nullptr, nullptr) ==
+            SQLITE_OK) {
+      fatal_ = absl::OkStatus();  // what made the transaction unfit is undone
+      return result;
+    }
+    return Fatal(result);
+  }
+
   template <typename Bind>
   absl::StatusOr<std::vector<RecordRow>> SelectRecords(absl::string_view where,
                                                        Bind bind) {
@@ -887,7 +912,7 @@ class SqlcipherTransaction final : public StoreTransaction {
       return Fatal(absl::InternalError(
           "the database ended the transaction after an earlier error"));
     }
-    absl::StatusOr<Statement> stmt = Prepare(db_, sql);
+    absl::StatusOr<Statement> stmt = statements_.Prepare(db_, sql);
     if (!stmt.ok()) return Fatal(stmt.status());
     return stmt;
   }
@@ -911,6 +936,20 @@ class SqlcipherTransaction final : public StoreTransaction {
     return Fail(rc, what);
   }
 
+  // Runs a transaction-control statement (savepoints); any failure is
+  // fatal.
+  absl::Status Control(const char* sql, absl::string_view what) {
+    if (sqlite3_get_autocommit(db_)) {
+      return Fatal(absl::InternalError(
+          "the database ended the transaction after an earlier error"));
+    }
+    absl::StatusOr<Statement> stmt = statements_.Prepare(db_, sql);
+    if (!stmt.ok()) return Fatal(stmt.status());
+    const int rc = stmt->Step();
+    if (rc != SQLITE_DONE) return Fatal(SqliteError(db_, rc, what));
+    return absl::OkStatus();
+  }
+
   absl::Status Fail(int rc, absl::string_view what) {
     absl::Status status = SqliteError(db_, rc, what);
     if (!LeavesTransactionUsable(status)) return Fatal(status);
@@ -929,14 +968,16 @@ class SqlcipherTransaction final : public StoreTransaction {
   }
 
   sqlite3* const db_;
+  StatementCache& statements_;
   absl::Status fatal_;
 };
 
 }  // namespace
 
 absl::Status RunSqlcipherTransactionBody(
-    sqlite3* db, absl::FunctionRef<absl::Status(StoreTransaction&)> fn) {
-  SqlcipherTransaction transaction(db);
+    sqlite3* db, StatementCache& statements,
+    absl::FunctionRef<absl::Status(StoreTransaction&)> fn) {
+  SqlcipherTransaction transaction(db, statements);
   absl::Status result = fn(transaction);
   if (result.ok()) result = transaction.fatal();
   return result;

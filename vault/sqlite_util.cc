@@ -47,6 +47,55 @@ bool LeavesTransactionUsable(const absl::Status& status) {
   }
 }
 
+void StatementReleaser::operator()(sqlite3_stmt* stmt) const {
+  if (cache != nullptr) {
+    cache->Return(stmt);
+  } else {
+    sqlite3_finalize(stmt);
+  }
+}
+
+absl::StatusOr<Statement> StatementCache::Prepare(sqlite3* db,
+                                                  absl::string_view sql) {
+  auto it = idle_.find(sql);
+  if (it != idle_.end() && !it->second.empty()) {
+    sqlite3_stmt* stmt = it->second.back();
+    it->second.pop_back();
+    --idle_count_;
+    return Statement(stmt, this);
+  }
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v2(
+      db, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return SqliteError(db, rc, "prepare a statement");
+  }
+  // Kept only if it can be found again by the same text.
+  const char* text = sqlite3_sql(stmt);
+  if (text == nullptr || absl::string_view(text) != sql) return Statement(stmt);
+  return Statement(stmt, this);
+}
+
+void StatementCache::Return(sqlite3_stmt* stmt) {
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  if (idle_count_ >= kMaxIdle) {
+    sqlite3_finalize(stmt);
+    return;
+  }
+  idle_[sqlite3_sql(stmt)].push_back(stmt);
+  ++idle_count_;
+}
+
+void StatementCache::Clear() {
+  for (auto& [sql, statements] : idle_) {
+    for (sqlite3_stmt* stmt : statements) sqlite3_finalize(stmt);
+  }
+  idle_.clear();
+  idle_count_ = 0;
+}
+
 absl::StatusOr<Statement> Prepare(sqlite3* db, absl::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
   const int rc = sqlite3_prepare_v2(

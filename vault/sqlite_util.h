@@ -9,9 +9,14 @@
 
 #include <sqlite3.h>
 
+#include <climits>
 #include <cstdint>
+#include <cstring>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -26,8 +31,12 @@ struct ConnectionCloser {
 };
 using Connection = std::unique_ptr<sqlite3, ConnectionCloser>;
 
-struct StatementFinalizer {
-  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+class StatementCache;
+
+// Finalises a statement, or gives it back to the cache it came from.
+struct StatementReleaser {
+  StatementCache* cache = nullptr;
+  void operator()(sqlite3_stmt* stmt) const;
 };
 
 // Maps a SQLite result code to the store's status codes (store.h).
@@ -39,7 +48,8 @@ bool LeavesTransactionUsable(const absl::Status& status);
 // A prepared statement. Bind errors are kept and reported by Step.
 class Statement {
  public:
-  explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  explicit Statement(sqlite3_stmt* stmt, StatementCache* cache = nullptr)
+      : stmt_(stmt, StatementReleaser{cache}) {}
 
   void BindBlob(int index, absl::Span<const uint8_t> bytes) {
     int rc;
@@ -109,11 +119,38 @@ class Statement {
     if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
   }
 
-  std::unique_ptr<sqlite3_stmt, StatementFinalizer> stmt_;
+  std::unique_ptr<sqlite3_stmt, StatementReleaser> stmt_;
   int bind_rc_ = SQLITE_OK;
 };
 
 absl::StatusOr<Statement> Prepare(sqlite3* db, absl::string_view sql);
+
+// Prepared statements of one connection, kept for reuse: preparing was a
+// large part of a short transaction's CPU (issue 6). A Statement from
+// Prepare goes back here (reset, bindings cleared) when it is destroyed;
+// the same SQL used twice at once gets a second statement. At most
+// kMaxIdle statements are kept. Not thread-safe: its owner uses it under
+// the connection's lock, and calls Clear before closing the connection.
+class StatementCache {
+ public:
+  static constexpr size_t kMaxIdle = 256;
+
+  StatementCache() = default;
+  StatementCache(const StatementCache&) = delete;
+  StatementCache& operator=(const StatementCache&) = delete;
+  ~StatementCache() { Clear(); }
+
+  absl::StatusOr<Statement> Prepare(sqlite3* db, absl::string_view sql);
+  // Finalises every idle statement.
+  void Clear();
+
+ private:
+  friend struct StatementReleaser;
+  void Return(sqlite3_stmt* stmt);
+
+  std::map<std::string, std::vector<sqlite3_stmt*>, std::less<>> idle_;
+  size_t idle_count_ = 0;
+};
 
 // Runs SQL that returns no rows the caller needs (several statements
 // allowed).

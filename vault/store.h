@@ -352,6 +352,19 @@ class StoreTransaction {
   // WriteLatestCheckpoint replaces it.
   virtual absl::StatusOr<CheckpointRow> ReadLatestCheckpoint() = 0;
   virtual absl::Status WriteLatestCheckpoint(const CheckpointRow& row) = 0;
+
+  // Runs `fn` on this transaction as a part that can be undone alone (a
+  // savepoint), so that several independent changes can share one commit
+  // (the vault's group commit). If `fn` returns OK and none of its
+  // operations failed in a way that forbids committing, its changes stay
+  // and OK is returned. Otherwise everything `fn` did is undone, the
+  // transaction goes on as it was before `fn`, and the error is returned
+  // (the first operation failure that forbade committing, or else fn's
+  // error). Only if even undoing fails (the database already ended the
+  // transaction) does the whole transaction fail, as after any failure
+  // above. May nest.
+  virtual absl::Status RunNested(
+      absl::FunctionRef<absl::Status(StoreTransaction&)> fn) = 0;
 };
 
 class Store {

@@ -151,37 +151,73 @@ absl::StatusOr<CheckpointRow> TransparencyLog::SignCheckpoint(
 
 absl::Status TransparencyLog::MirrorCheckpoint(const CheckpointRow& row) {
   if (mirror_path_.empty()) return absl::OkStatus();
+  {
+    MutexLock lock(mu_);
+    if (mirror_loaded_ && row.tree_size <= mirrored_size_) {
+      return absl::OkStatus();
+    }
+  }
   const crypto::NoteVerifier verifiers[] = {verifier()};
   absl::StatusOr<crypto::OpenedNote> opened =
       crypto::OpenNote(row.note, verifiers);
   absl::StatusOr<crypto::Checkpoint> checkpoint =
       opened.ok() ? crypto::ParseCheckpoint(opened->text)
                   : absl::StatusOr<crypto::Checkpoint>(opened.status());
-  if (!checkpoint.ok()) {
+  if (!checkpoint.ok() || checkpoint->tree_size != row.tree_size) {
     return absl::InternalError("the checkpoint to mirror does not verify");
   }
-  MutexLock lock(mu_);
-  if (!mirror_loaded_) {
-    if (absl::Status s = LoadMirror(); !s.ok()) return s;
+  {
+    MutexLock lock(mu_);
+    if (!newest_ || checkpoint->tree_size > newest_->tree_size) {
+      newest_ = Pending{checkpoint->tree_size, checkpoint->root_hash, row.note};
+    }
   }
-  if (row.tree_size <= mirrored_size_) return absl::OkStatus();
+  MutexLock write(write_mu_);
+  Pending copy;
+  {
+    MutexLock lock(mu_);
+    if (!mirror_loaded_) {
+      if (absl::Status s = LoadMirror(); !s.ok()) return s;
+    }
+    if (row.tree_size <= mirrored_size_) return absl::OkStatus();
+    // The newest checkpoint handed in so far (at least `row`): one write
+    // then covers every caller that waited for the one before.
+    copy = *newest_;
+  }
+  // Without mu_: SignCheckpoint meanwhile checks against the smaller tree
+  // mirrored before, which the tree it signs extends.
   if (absl::Status s =
-          ReplaceFileDurably(mirror_path_, row.note, "checkpoint copy");
+          ReplaceFileDurably(mirror_path_, copy.note, "checkpoint copy");
       !s.ok()) {
     return s;
   }
-  mirrored_size_ = checkpoint->tree_size;
-  mirrored_root_ = checkpoint->root_hash;
+  MutexLock lock(mu_);
+  if (copy.tree_size > mirrored_size_) {
+    mirrored_size_ = copy.tree_size;
+    mirrored_root_ = copy.root_hash;
+  }
   return absl::OkStatus();
 }
 
-absl::Status TransparencyLog::CheckAgainstMirror(Store& store) {
+bool TransparencyLog::MirrorCovers(uint64_t tree_size) {
+  if (mirror_path_.empty()) return true;
   MutexLock lock(mu_);
-  if (absl::Status s = LoadMirror(); !s.ok()) return s;
-  return store.RunInTransaction([&](StoreTransaction& txn)
-                                    ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                                      return CheckTreeAgainstMirror(txn);
-                                    });
+  if (!mirror_loaded_ && !LoadMirror().ok()) return false;
+  return tree_size <= mirrored_size_;
+}
+
+absl::Status TransparencyLog::CheckAgainstMirror(Store& store) {
+  {
+    MutexLock write(write_mu_);
+    MutexLock lock(mu_);
+    if (absl::Status s = LoadMirror(); !s.ok()) return s;
+  }
+  // mu_ is taken inside the transaction, as SignCheckpoint takes it (the
+  // store's lock first), so that the two never wait on each other.
+  return store.RunInTransaction([&](StoreTransaction& txn) {
+    MutexLock lock(mu_);
+    return CheckTreeAgainstMirror(txn);
+  });
 }
 
 }  // namespace tvault::vault

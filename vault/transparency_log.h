@@ -10,7 +10,8 @@
 //   database is not replaced under it.
 // - Against a replaced database (a restored backup), the latest checkpoint
 //   is also kept in a second place (`mirror_path`, on other media): after
-//   each commit, MirrorCheckpoint writes it there (atomically, fsync'ed).
+//   each commit, MirrorCheckpoint writes it there (atomically, fsync'ed),
+//   before anyone is given a receipt under it (vault_core.h).
 //   CheckAgainstMirror, run before serving, refuses (FailedPrecondition,
 //   saying what to do) when the database's tree is smaller than the
 //   mirrored one or does not contain it. SignCheckpoint makes the same
@@ -22,10 +23,14 @@
 //
 // Thread-safe: Append and SignCheckpoint use only their transaction;
 // MirrorCheckpoint serialises writers and never moves the mirror back.
+// While one writer waits for the copy's fsyncs, SignCheckpoint compares
+// against the copy as it was before (which the tree being signed extends),
+// so the next group of changes is signed without waiting for the copy.
 #ifndef TVAULT_VAULT_TRANSPARENCY_LOG_H_
 #define TVAULT_VAULT_TRANSPARENCY_LOG_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -70,8 +75,18 @@ class TransparencyLog {
   absl::StatusOr<CheckpointRow> SignCheckpoint(StoreTransaction& txn);
 
   // Writes `row` to the mirror, after the transaction that signed it
-  // committed. No-op without a mirror or if a larger tree was mirrored.
-  absl::Status MirrorCheckpoint(const CheckpointRow& row);
+  // committed. No-op without a mirror or if a tree at least as large was
+  // mirrored (cheap then: no signature is checked). Returns once the copy
+  // on disk covers `row`. Callers that arrive while a copy is being
+  // written share the next write, which takes the newest checkpoint any of
+  // them handed in (all committed).
+  absl::Status MirrorCheckpoint(const CheckpointRow& row)
+      ABSL_LOCKS_EXCLUDED(write_mu_, mu_);
+
+  // Whether the mirror durably holds a checkpoint of at least `tree_size`
+  // entries (always, without a mirror). False if the mirror file cannot
+  // be read.
+  bool MirrorCovers(uint64_t tree_size) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Compares the store's log with the mirrored checkpoint (if any).
   //   OK                  no mirror configured, no mirror file yet, or the
@@ -80,7 +95,8 @@ class TransparencyLog {
   //                       its tree at the mirror's size has another root;
   //   DataLoss            the mirror file is not a checkpoint signed by
   //                       this log's key.
-  absl::Status CheckAgainstMirror(Store& store);
+  absl::Status CheckAgainstMirror(Store& store)
+      ABSL_LOCKS_EXCLUDED(write_mu_, mu_);
 
  private:
   // Reads the mirror file into mirrored_* (none yet: size 0).
@@ -92,10 +108,22 @@ class TransparencyLog {
 
   crypto::NoteSigner signer_;
   const std::string mirror_path_;
+  // Held while the mirror file is written: one writer at a time, in order.
+  Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // What the mirror file durably holds. Taken inside store transactions
+  // (after the store's lock), never around one.
   Mutex mu_;
   bool mirror_loaded_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t mirrored_size_ ABSL_GUARDED_BY(mu_) = 0;
   crypto::Hash mirrored_root_ ABSL_GUARDED_BY(mu_){};
+  // The newest checkpoint handed to MirrorCheckpoint (maybe not written
+  // yet).
+  struct Pending {
+    uint64_t tree_size = 0;
+    crypto::Hash root_hash{};
+    std::string note;
+  };
+  std::optional<Pending> newest_ ABSL_GUARDED_BY(mu_);
 };
 
 // The current time rounded down to the hour, as record entries carry it.

@@ -1,5 +1,6 @@
 #include "vault/vault_core.h"
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include <algorithm>
@@ -43,8 +44,12 @@ std::string Str(absl::Span<const uint8_t> bytes) {
 class RegisteredCertificates {
  public:
   RegisteredCertificates(StoreTransaction& txn,
-                         absl::Span<const uint8_t> org_pk)
-      : txn_(txn), org_pk_(org_pk) {}
+                         absl::Span<const uint8_t> org_pk,
+                         VerificationCache* cache)
+      : txn_(txn), org_pk_(org_pk), cache_(cache) {}
+
+  absl::Span<const uint8_t> org_pk() const { return org_pk_; }
+  VerificationCache* cache() const { return cache_; }
 
   crypto::CertificateLookup Lookup() {
     return [this](const crypto::Fingerprint& fp)
@@ -52,25 +57,26 @@ class RegisteredCertificates {
   }
 
   const crypto::VerifiedCertificate* Find(const crypto::Fingerprint& fp) {
-    auto it = cache_.find(fp);
-    if (it != cache_.end()) return it->second.get();
+    auto it = found_.find(fp);
+    if (it != found_.end()) return it->second.get();
     std::unique_ptr<crypto::VerifiedCertificate> found;
     absl::StatusOr<AccountRow> row = txn_.FindAccountByFingerprint(fp);
     if (row.ok()) {
       absl::StatusOr<crypto::VerifiedCertificate> cert =
-          VerifyStoredCertificate(*row, org_pk_);
+          VerifyStoredCertificate(*row, org_pk_, cache_);
       if (cert.ok()) {
         found = std::make_unique<crypto::VerifiedCertificate>(std::move(*cert));
       }
     }
-    return cache_.emplace(fp, std::move(found)).first->second.get();
+    return found_.emplace(fp, std::move(found)).first->second.get();
   }
 
  private:
   StoreTransaction& txn_;
   absl::Span<const uint8_t> org_pk_;
+  VerificationCache* const cache_;
   std::map<crypto::Fingerprint, std::unique_ptr<crypto::VerifiedCertificate>>
-      cache_;
+      found_;
 };
 
 absl::StatusOr<CaseId> CaseIdFromBytes(absl::string_view bytes) {
@@ -98,6 +104,36 @@ absl::StatusOr<crypto::CaseChain> LoadChain(StoreTransaction& txn,
   absl::StatusOr<std::vector<DescriptorRow>> rows =
       txn.ListDescriptors(case_id);
   if (!rows.ok()) return rows.status();
+  // The chain is a pure function of the org key, the genesis and the
+  // stored descriptors (the certificates it looks up are registered once
+  // and never change), so one that verified before is taken from the
+  // cache.
+  crypto::Sha256 key{};
+  if (certs.cache() != nullptr) {
+    crypto_hash_sha256_state sha;
+    crypto_hash_sha256_init(&sha);
+    const uint8_t tag[] = {'c', 'h', 'a', 'i', 'n', 0};
+    crypto_hash_sha256_update(&sha, tag, sizeof(tag));
+    crypto_hash_sha256_update(&sha, certs.org_pk().data(),
+                              certs.org_pk().size());
+    crypto_hash_sha256_update(&sha, case_row->genesis_hash.data(),
+                              case_row->genesis_hash.size());
+    for (const DescriptorRow& row : *rows) {
+      uint8_t size[8];
+      for (int i = 0; i < 8; ++i) {
+        size[i] =
+            static_cast<uint8_t>(uint64_t{row.statement.size()} >> (8 * i));
+      }
+      crypto_hash_sha256_update(&sha, size, sizeof(size));
+      crypto_hash_sha256_update(
+          &sha, reinterpret_cast<const uint8_t*>(row.statement.data()),
+          row.statement.size());
+    }
+    crypto_hash_sha256_final(&sha, key.data());
+    if (std::optional<crypto::CaseChain> hit = certs.cache()->FindChain(key)) {
+      return *std::move(hit);
+    }
+  }
   for (const DescriptorRow& row : *rows) {
     SignedStatement statement;
     if (!statement.ParseFromString(row.statement) ||
@@ -109,6 +145,7 @@ absl::StatusOr<crypto::CaseChain> LoadChain(StoreTransaction& txn,
   if (chain->empty()) {
     return absl::DataLossError("a stored case has no descriptors");
   }
+  if (certs.cache() != nullptr) certs.cache()->AddChain(key, *chain);
   return chain;
 }
 
@@ -138,7 +175,8 @@ absl::StatusOr<CaseAccess> AuthorizeCase(StoreTransaction& txn,
                                          int64_t now,
                                          RegisteredCertificates& certs,
                                          absl::Span<const uint8_t> org_pk) {
-  absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk, now);
+  absl::StatusOr<Caller> caller =
+      Authenticate(txn, token, org_pk, now, certs.cache());
   if (!caller.ok()) return caller.status();
   if (!caller->certificate && !(caller->invite && action == Action::kUpload)) {
     if (absl::Status s = CheckAllowed(*caller, action, nullptr, now); !s.ok()) {
@@ -181,18 +219,19 @@ absl::StatusOr<tvault::v1::Receipt> MakeReceipt(
   return receipt;
 }
 
-// The log entries one mutation appends, where their receipts go, and the
-// checkpoint signed over them.
+// The log entries one call appends, where their receipts go, and what it
+// stores beside the group's checkpoint once that is signed.
 struct VaultCore::Mutation {
   struct Appended {
     AppendedEntry entry;
     tvault::v1::Receipt* receipt;
   };
+  using AfterSigned =
+      std::function<absl::Status(StoreTransaction&, const CheckpointRow&)>;
   TransparencyLog* log = nullptr;
   int64_t now = 0;
   std::vector<Appended> appended;
-  std::optional<CheckpointRow> checkpoint;
-  size_t signed_entries = 0;  // appended.size() when `checkpoint` was signed
+  std::vector<AfterSigned> after_signed;
 
   // Appends `entry` (logged now) and returns its index.
   absl::StatusOr<uint64_t> Append(StoreTransaction& txn,
@@ -206,16 +245,37 @@ struct VaultCore::Mutation {
     return appended.back().entry.index;
   }
 
-  // The checkpoint over everything appended so far, signed once.
-  absl::StatusOr<CheckpointRow> Sign(StoreTransaction& txn) {
-    if (!checkpoint || signed_entries != appended.size()) {
-      absl::StatusOr<CheckpointRow> row = log->SignCheckpoint(txn);
-      if (!row.ok()) return row.status();
-      checkpoint = std::move(*row);
-      signed_entries = appended.size();
-    }
-    return *checkpoint;
+  // Runs `fn` in the same transaction once the group's checkpoint (which
+  // covers this call's entries) is signed, to store it beside them. `fn`
+  // must not fail for reasons of this call alone (check those before): the
+  // entries are signed by then, so its failure fails the whole group.
+  void OnSigned(AfterSigned fn) { after_signed.push_back(std::move(fn)); }
+
+  void Clear() {
+    appended.clear();
+    after_signed.clear();
   }
+};
+
+// One call in the group commit queue (vault_core.h). `fn`, `bytes` and
+// `mutation` are used by whichever thread leads the call's group, from
+// when the group is taken until `done`; the caller waits meanwhile.
+struct VaultCore::GroupMember {
+  GroupMember(
+      absl::FunctionRef<absl::Status(StoreTransaction&, Mutation&)> call,
+      size_t call_bytes)
+      : fn(call), bytes(call_bytes) {}
+
+  const absl::FunctionRef<absl::Status(StoreTransaction&, Mutation&)> fn;
+  const size_t bytes;
+  Mutation mutation;
+
+  // Never held together with group_mu_.
+  Mutex mu;
+  CondVar cv;
+  bool lead ABSL_GUARDED_BY(mu) = false;  // handed the lead: take a group
+  bool done ABSL_GUARDED_BY(mu) = false;  // answered: `status` is final
+  absl::Status status ABSL_GUARDED_BY(mu);
 };
 
 VaultCore::VaultCore(Store& store, TransparencyLog& log,
@@ -228,39 +288,198 @@ VaultCore::VaultCore(Store& store, TransparencyLog& log,
       config_(std::move(config)),
       clock_(std::move(clock)) {}
 
+GroupCommitStats VaultCore::group_commit_stats() const {
+  MutexLock lock(group_mu_);
+  GroupCommitStats out = group_stats_;
+  out.waiting = group_queue_.size();
+  return out;
+}
+
+namespace {
+
+// The core whose group the calling thread is running (as its leader), if
+// any: a call made from inside another call's part would wait for itself.
+thread_local const VaultCore* running_group = nullptr;
+
+// A copy of `status` that shares no storage with it.
+absl::Status Unshared(const absl::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(status.code(), status.message());
+}
+
+}  // namespace
+
 absl::Status VaultCore::Mutate(
-    absl::FunctionRef<absl::Status(StoreTransaction&, Mutation&)> fn) {
-  Mutation mutation;
-  mutation.log = &log_;
-  mutation.now = clock_();
+    absl::FunctionRef<absl::Status(StoreTransaction&, Mutation&)> fn,
+    size_t bytes) {
+  if (running_group == this) {
+    return absl::FailedPreconditionError(
+        "a vault call was made from inside another call's transaction");
+  }
+  GroupMember me(fn, bytes);
+  me.mutation.log = &log_;
+  me.mutation.now = clock_();
+  bool lead = false;
+  {
+    MutexLock lock(group_mu_);
+    if (!group_leading_) {
+      group_leading_ = true;
+      lead = true;
+    } else {
+      group_queue_.push_back(&me);
+    }
+  }
+  if (!lead) {
+    MutexLock lock(me.mu);
+    me.cv.Wait(me.mu, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(me.mu) {
+      return me.done || me.lead;
+    });
+    if (me.done) return me.status;
+  }
+  LeadGroup(me);
+  MutexLock lock(me.mu);
+  return me.status;
+}
+
+void VaultCore::LeadGroup(GroupMember& leader) {
+  std::vector<GroupMember*> group{&leader};
+  {
+    MutexLock lock(group_mu_);
+    size_t bytes = leader.bytes;
+    while (!group_queue_.empty() && group.size() < kMaxGroupMembers &&
+           group_queue_.front()->bytes <=
+               kMaxGroupBytes - std::min(bytes, kMaxGroupBytes)) {
+      bytes += group_queue_.front()->bytes;
+      group.push_back(group_queue_.front());
+      group_queue_.pop_front();
+    }
+    ++group_stats_.groups;
+    group_stats_.members += group.size();
+    group_stats_.largest =
+        std::max<uint64_t>(group_stats_.largest, group.size());
+  }
+
+  std::vector<absl::Status> results(group.size());
   std::optional<CheckpointRow> signed_row;
-  absl::Status status = store_.RunInTransaction([&](StoreTransaction& txn) {
-    mutation.appended.clear();
-    mutation.checkpoint.reset();
+  const absl::Status group_status = CommitGroup(group, results, signed_row);
+
+  // Hand the lead on now: the next group's transaction runs while this
+  // group's checkpoint is copied.
+  GroupMember* next = nullptr;
+  {
+    MutexLock lock(group_mu_);
+    if (group_queue_.empty()) {
+      group_leading_ = false;
+    } else {
+      next = group_queue_.front();
+      group_queue_.pop_front();
+    }
+  }
+  if (next != nullptr) {
+    // Notified under its lock, so it cannot return (and go) before.
+    MutexLock lock(next->mu);
+    next->lead = true;
+    next->cv.NotifyOne();
+  }
+
+  // No receipt goes out before the copy covers its checkpoint.
+  absl::Status copied;
+  if (group_status.ok() && signed_row) {
+    copied = log_.MirrorCheckpoint(*signed_row);
+    if (!copied.ok()) {
+      LogError(absl::StrCat(
+          "changes were committed, but the anti-rollback copy of their "
+          "checkpoint could not be written: ",
+          copied.message()));
+      copied = absl::UnavailableError(
+          "the change was stored, but the vault could not write the copy of "
+          "its checkpoint; ask again for its receipt");
+    }
+  }
+  for (size_t i = 0; i < group.size(); ++i) {
+    GroupMember* m = group[i];
+    // Each caller gets a status of its own (moved, or a fresh copy): an
+    // error shared between threads would be freed by whichever drops it
+    // last, which TSan cannot follow into Debian's uninstrumented abseil.
+    absl::Status status =
+        !group_status.ok() ? Unshared(group_status) : std::move(results[i]);
+    if (status.ok() && !m->mutation.appended.empty()) {
+      status = Unshared(copied);
+    }
+    MutexLock lock(m->mu);
+    m->status = std::move(status);
+    m->done = true;
+    m->cv.NotifyOne();
+  }
+}
+
+absl::Status VaultCore::CommitGroup(const std::vector<GroupMember*>& group,
+                                    std::vector<absl::Status>& results,
+                                    std::optional<CheckpointRow>& signed_row) {
+  struct Running {
+    explicit Running(const VaultCore* core) { running_group = core; }
+    ~Running() { running_group = nullptr; }
+  } running(this);
+  return store_.RunInTransaction([&](StoreTransaction& txn) -> absl::Status {
     signed_row.reset();
-    if (absl::Status s = fn(txn, mutation); !s.ok()) return s;
-    if (mutation.appended.empty()) return absl::OkStatus();
-    absl::StatusOr<CheckpointRow> row = mutation.Sign(txn);
+    bool appended = false;
+    for (size_t i = 0; i < group.size(); ++i) {
+      Mutation& m = group[i]->mutation;
+      m.Clear();
+      results[i] = txn.RunNested(
+          [&](StoreTransaction& nested) { return group[i]->fn(nested, m); });
+      if (!results[i].ok()) {
+        m.Clear();  // undone with its savepoint
+      } else if (!m.appended.empty()) {
+        appended = true;
+      }
+    }
+    if (!appended) return absl::OkStatus();
+    absl::StatusOr<CheckpointRow> row = log_.SignCheckpoint(txn);
     if (!row.ok()) return row.status();
-    for (Mutation::Appended& a : mutation.appended) {
-      if (a.receipt == nullptr) continue;
-      absl::StatusOr<tvault::v1::Receipt> receipt = MakeReceipt(
-          txn, a.entry.index, a.entry.bytes, row->note, row->tree_size);
-      if (!receipt.ok()) return receipt.status();
-      *a.receipt = std::move(*receipt);
+    for (size_t i = 0; i < group.size(); ++i) {
+      if (!results[i].ok()) continue;
+      Mutation& m = group[i]->mutation;
+      for (const Mutation::AfterSigned& fn : m.after_signed) {
+        if (absl::Status s = fn(txn, *row); !s.ok()) return s;
+      }
+      for (Mutation::Appended& a : m.appended) {
+        if (a.receipt == nullptr) continue;
+        absl::StatusOr<tvault::v1::Receipt> receipt = MakeReceipt(
+            txn, a.entry.index, a.entry.bytes, row->note, row->tree_size);
+        if (!receipt.ok()) return receipt.status();
+        *a.receipt = std::move(*receipt);
+      }
     }
     signed_row = std::move(*row);
     return absl::OkStatus();
   });
-  if (status.ok() && signed_row) {
-    if (absl::Status s = log_.MirrorCheckpoint(*signed_row); !s.ok()) {
-      LogError(absl::StrCat(
-          "the change was committed, but the anti-rollback copy of the "
-          "checkpoint could not be written: ",
-          s.message()));
-    }
+}
+
+absl::Status VaultCore::EnsureCopied(const CheckpointRow& checkpoint) {
+  if (log_.MirrorCovers(checkpoint.tree_size)) return absl::OkStatus();
+  // An earlier copy failed. As Maintain does: check the tree against the
+  // copy, take (or sign) its latest checkpoint, and copy that.
+  std::optional<CheckpointRow> latest;
+  absl::Status s = store_.RunInTransaction([&](StoreTransaction& txn) {
+    absl::StatusOr<CheckpointRow> row = log_.SignCheckpoint(txn);
+    if (!row.ok()) return row.status();
+    latest = std::move(*row);
+    return absl::OkStatus();
+  });
+  if (s.ok()) s = log_.MirrorCheckpoint(*latest);
+  if (s.ok() && !log_.MirrorCovers(checkpoint.tree_size)) {
+    s = absl::InternalError("the copy is still behind");
   }
-  return status;
+  if (!s.ok()) {
+    LogError(absl::StrCat(
+        "the anti-rollback copy of the checkpoint could not be written: ",
+        s.message()));
+    return absl::UnavailableError(
+        "the vault could not write the copy of its checkpoint; try again "
+        "later");
+  }
+  return absl::OkStatus();
 }
 
 tvault::v1::ServerInfo VaultCore::GetServerInfo() const {
@@ -290,8 +509,9 @@ absl::StatusOr<tvault::v1::Challenge> VaultCore::GetChallenge() {
   ChallengeRow row;
   randombytes_buf(row.nonce.data(), row.nonce.size());
   row.expires_at = SaturatingAdd(clock_(), config_.challenge_ttl_seconds);
-  absl::Status s = store_.RunInTransaction(
-      [&](StoreTransaction& txn) { return txn.InsertChallenge(row); });
+  absl::Status s = Mutate([&](StoreTransaction& txn, Mutation&) {
+    return txn.InsertChallenge(row);
+  });
   if (!s.ok()) return s;
   tvault::v1::Challenge out;
   out.set_nonce(Str(row.nonce));
@@ -383,7 +603,7 @@ absl::StatusOr<tvault::v1::Session> VaultCore::SignIn(
   // The nonce is spent even when sign-in then fails: the outcome is
   // decided after consumption and reported after the commit.
   absl::Status outcome;
-  absl::Status status = store_.RunInTransaction([&](StoreTransaction& txn) {
+  absl::Status status = Mutate([&](StoreTransaction& txn, Mutation&) {
     outcome = ConsumeNonce(txn, challenge->nonce(), now);
     if (!outcome.ok()) return absl::OkStatus();
     absl::StatusOr<AccountRow> account = txn.FindAccountBySignPk(pk);
@@ -407,7 +627,7 @@ absl::StatusOr<tvault::v1::Session> VaultCore::SignIn(
     }
     if (!account.ok()) return account.status();
     absl::StatusOr<crypto::VerifiedCertificate> cert =
-        VerifyStoredCertificate(*account, org_pk_);
+        VerifyStoredCertificate(*account, org_pk_, &verified_);
     if (!cert.ok()) return cert.status();
     if (absl::Status s = CheckCertificateCurrent(txn, *cert, org_pk_, now);
         !s.ok()) {
@@ -550,12 +770,13 @@ VaultCore::PublishDescriptor(
   out.set_descriptor_hash(Str(hash));
   absl::Status status = Mutate([&](StoreTransaction& txn,
                                    Mutation& m) -> absl::Status {
-    absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, m.now);
+    absl::StatusOr<Caller> caller =
+        Authenticate(txn, token, org_pk_, m.now, &verified_);
     if (!caller.ok()) return caller.status();
     if (!caller->certificate) {
       return CheckAllowed(*caller, Action::kPublishDescriptor, nullptr, m.now);
     }
-    RegisteredCertificates certs(txn, org_pk_);
+    RegisteredCertificates certs(txn, org_pk_, &verified_);
     absl::StatusOr<crypto::CaseChain> chain = LoadChain(txn, *case_id, certs);
     const bool new_case = absl::IsNotFound(chain.status());
     if (new_case) {
@@ -673,7 +894,8 @@ absl::Status VaultCore::ReadAs(
     absl::FunctionRef<absl::Status(StoreTransaction&, const Caller&)> fn) {
   const int64_t now = clock_();
   return store_.RunInTransaction([&](StoreTransaction& txn) {
-    absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, now);
+    absl::StatusOr<Caller> caller =
+        Authenticate(txn, token, org_pk_, now, &verified_);
     if (!caller.ok()) return caller.status();
     if (absl::Status s = CheckAllowed(*caller, action, nullptr, now); !s.ok()) {
       return s;
@@ -719,7 +941,7 @@ absl::StatusOr<tvault::v1::GetCaseResponse> VaultCore::GetCase(
   tvault::v1::GetCaseResponse out;
   absl::Status status =
       store_.RunInTransaction([&](StoreTransaction& txn) -> absl::Status {
-        RegisteredCertificates certs(txn, org_pk_);
+        RegisteredCertificates certs(txn, org_pk_, &verified_);
         absl::StatusOr<CaseAccess> access = AuthorizeCase(
             txn, token, *case_id, Action::kReadCase, now, certs, org_pk_);
         if (!access.ok()) return access.status();
@@ -787,12 +1009,13 @@ absl::StatusOr<tvault::v1::PublishGrantsResponse> VaultCore::PublishGrants(
   absl::Status status = Mutate([&](StoreTransaction& txn,
                                    Mutation& m) -> absl::Status {
     out.clear_receipts();
-    absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, m.now);
+    absl::StatusOr<Caller> caller =
+        Authenticate(txn, token, org_pk_, m.now, &verified_);
     if (!caller.ok()) return caller.status();
     if (!caller->certificate) {
       return CheckAllowed(*caller, Action::kPublishGrants, nullptr, m.now);
     }
-    RegisteredCertificates certs(txn, org_pk_);
+    RegisteredCertificates certs(txn, org_pk_, &verified_);
     std::map<CaseId, crypto::CaseChain> chains;
     for (int i = 0; i < request.grants_size(); ++i) {
       const tvault::v1::GrantRecord& g = request.grants(i);
@@ -870,15 +1093,18 @@ absl::StatusOr<tvault::v1::PublishGrantsResponse> VaultCore::PublishGrants(
 
 absl::StatusOr<tvault::v1::SignedCheckpoint> VaultCore::GetCheckpoint(
     const SessionTokenHash* token) {
-  tvault::v1::SignedCheckpoint out;
+  CheckpointRow latest;
   absl::Status status = ReadAs(
       token, Action::kReadLog, [&](StoreTransaction& txn, const Caller&) {
         absl::StatusOr<CheckpointRow> row = txn.ReadLatestCheckpoint();
         if (!row.ok()) return row.status();
-        out.set_checkpoint(row->note);
+        latest = std::move(*row);
         return absl::OkStatus();
       });
   if (!status.ok()) return status;
+  if (absl::Status s = EnsureCopied(latest); !s.ok()) return s;
+  tvault::v1::SignedCheckpoint out;
+  out.set_checkpoint(std::move(latest.note));
   return out;
 }
 
@@ -984,7 +1210,7 @@ absl::StatusOr<tvault::v1::GetCertificatesResponse> VaultCore::GetCertificates(
           }
           if (!account.ok()) return account.status();
           absl::StatusOr<crypto::VerifiedCertificate> cert =
-              VerifyStoredCertificate(*account, org_pk_);
+              VerifyStoredCertificate(*account, org_pk_, &verified_);
           if (!cert.ok()) return cert.status();
           if (cert->fingerprint != fp) {
             return absl::DataLossError(
@@ -1067,6 +1293,50 @@ crypto::Sha256 UploaderOf(const Caller& caller) {
   return crypto::ComputeSha256(caller.sign_pk);
 }
 
+// SHA-256 over an upload's stream, with OpenSSL: it uses the CPU's SHA
+// extensions where there are some (1.3 GB/s on the benchmark machine),
+// where libsodium's portable code was a large part of the vault's CPU per
+// upload (BENCHMARKS.md, issue 6).
+class StreamSha256 {
+ public:
+  StreamSha256() : ctx_(EVP_MD_CTX_new()) {
+    ok_ =
+        ctx_ != nullptr && EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) == 1;
+  }
+  ~StreamSha256() { EVP_MD_CTX_free(ctx_); }
+  StreamSha256(const StreamSha256&) = delete;
+  StreamSha256& operator=(const StreamSha256&) = delete;
+
+  void Update(absl::string_view data) {
+    ok_ = ok_ && EVP_DigestUpdate(ctx_, data.data(), data.size()) == 1;
+  }
+  absl::StatusOr<crypto::Sha256> Final() {
+    crypto::Sha256 out{};
+    unsigned int size = 0;
+    if (!ok_ || EVP_DigestFinal_ex(ctx_, out.data(), &size) != 1 ||
+        size != out.size()) {
+      return absl::InternalError("cannot compute the upload's SHA-256");
+    }
+    return out;
+  }
+
+ private:
+  EVP_MD_CTX* const ctx_;
+  bool ok_ = false;
+};
+
+// Stores `batch` as the upload's data from offset `at`.
+absl::Status AppendChunks(StoreTransaction& txn, const RecordId& record_id,
+                          uint64_t at, const std::vector<std::string>& batch) {
+  for (const std::string& data : batch) {
+    if (absl::Status s = txn.AppendUploadChunk(record_id, at, data); !s.ok()) {
+      return s;
+    }
+    at += data.size();
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<tvault::v1::Receipt> VaultCore::StoredReceipt(
@@ -1100,9 +1370,10 @@ absl::StatusOr<UploadRow> VaultCore::BeginUpload(
   }
   const int64_t now = clock_();
   UploadRow row;
-  absl::Status status = store_.RunInTransaction([&](StoreTransaction& txn)
-                                                    -> absl::Status {
-    RegisteredCertificates certs(txn, org_pk_);
+  std::optional<CheckpointRow> receipt_checkpoint;
+  absl::Status status = Mutate([&](StoreTransaction& txn,
+                                   Mutation&) -> absl::Status {
+    RegisteredCertificates certs(txn, org_pk_, &verified_);
     absl::StatusOr<CaseAccess> access = AuthorizeCase(
         txn, token, *case_id, Action::kUpload, now, certs, org_pk_);
     if (!access.ok()) return access.status();
@@ -1129,6 +1400,8 @@ absl::StatusOr<UploadRow> VaultCore::BeginUpload(
       absl::StatusOr<tvault::v1::Receipt> first = StoredReceipt(txn, *stored);
       if (!first.ok()) return first.status();
       *receipt = std::move(*first);
+      receipt_checkpoint =
+          CheckpointRow{stored->receipt_tree_size, stored->receipt_checkpoint};
       return absl::OkStatus();
     }
     if (!absl::IsNotFound(stored.status())) return stored.status();
@@ -1198,55 +1471,83 @@ absl::StatusOr<UploadRow> VaultCore::BeginUpload(
     return txn.InsertUpload(row);
   });
   if (!status.ok()) return status;
+  if (receipt_checkpoint) {
+    if (absl::Status s = EnsureCopied(*receipt_checkpoint); !s.ok()) return s;
+  }
   return row;
 }
 
 absl::StatusOr<tvault::v1::Receipt> VaultCore::CommitRecord(
-    const SessionTokenHash* token, const UploadRow& upload) {
+    const SessionTokenHash* token, const UploadRow& upload, uint64_t held,
+    const std::vector<std::string>& last_data, size_t last_bytes) {
   tvault::v1::Receipt receipt;
-  absl::Status status = Mutate([&](StoreTransaction& txn,
-                                   Mutation& m) -> absl::Status {
-    // Rights again: a certificate revoked during a long upload stops here.
-    RegisteredCertificates certs(txn, org_pk_);
-    absl::StatusOr<CaseAccess> access = AuthorizeCase(
-        txn, token, upload.case_id, Action::kUpload, m.now, certs, org_pk_);
-    if (!access.ok()) return access.status();
-    const Caller* caller = &access->caller;
-    // An invite's use counts only now, when the record commits.
-    if (caller->invite) {
-      if (absl::Status s = txn.UseInvite(caller->invite->invite_pk); !s.ok()) {
-        return absl::IsResourceExhausted(s)
-                   ? absl::PermissionDeniedError(
-                         "this invite has been used as many times as it "
-                         "allows; ask the case's owners for a new one")
-                   : s;
-      }
-    }
-    tvault::v1::LogEntry entry;
-    entry.set_logged_at(RoundDownToHour(m.now));
-    tvault::v1::RecordAdded* e = entry.mutable_record_added();
-    e->set_record_id(Str(upload.record_id));
-    e->set_case_id(Str(upload.case_id));
-    e->set_epoch(upload.epoch);
-    e->set_ciphertext_sha256(Str(upload.sha256));
-    e->set_ciphertext_size(upload.total_size);
-    absl::StatusOr<uint64_t> index = m.Append(txn, std::move(entry), &receipt);
-    if (!index.ok()) return index.status();
-    // Signed here (Mutate then uses the same one) so the record keeps the
-    // checkpoint of its first receipt.
-    absl::StatusOr<CheckpointRow> checkpoint = m.Sign(txn);
-    if (!checkpoint.ok()) return checkpoint.status();
-    return txn.CommitUpload(
-        RecordRow{.record_id = upload.record_id,
-                  .case_id = upload.case_id,
-                  .epoch = upload.epoch,
-                  .size = upload.total_size,
-                  .sha256 = upload.sha256,
-                  .added_at = RoundDownToHour(m.now),
-                  .log_index = *index,
-                  .receipt_checkpoint = checkpoint->note,
-                  .receipt_tree_size = checkpoint->tree_size});
-  });
+  absl::Status status = Mutate(
+      [&](StoreTransaction& txn, Mutation& m) -> absl::Status {
+        // Rights again: a certificate revoked during a long upload stops
+        // here.
+        RegisteredCertificates certs(txn, org_pk_, &verified_);
+        absl::StatusOr<CaseAccess> access = AuthorizeCase(
+            txn, token, upload.case_id, Action::kUpload, m.now, certs, org_pk_);
+        if (!access.ok()) return access.status();
+        const Caller* caller = &access->caller;
+        // The last data, and the check that the upload is now complete, so
+        // that storing the record after the signature cannot fail for this
+        // call alone.
+        if (absl::Status s =
+                AppendChunks(txn, upload.record_id, held, last_data);
+            !s.ok()) {
+          return s;
+        }
+        absl::StatusOr<UploadRow> pending = txn.FindUpload(upload.record_id);
+        if (!pending.ok()) return pending.status();
+        if (pending->total_size != upload.total_size ||
+            pending->held_bytes != pending->total_size) {
+          return absl::FailedPreconditionError(
+              "the upload changed under this stream; ask for its state");
+        }
+        // An invite's use counts only now, when the record commits.
+        if (caller->invite) {
+          if (absl::Status s = txn.UseInvite(caller->invite->invite_pk);
+              !s.ok()) {
+            return absl::IsResourceExhausted(s)
+                       ? absl::PermissionDeniedError(
+                             "this invite has been used as many times as it "
+                             "allows; ask the case's owners for a new one")
+                       : s;
+          }
+        }
+        tvault::v1::LogEntry entry;
+        entry.set_logged_at(RoundDownToHour(m.now));
+        tvault::v1::RecordAdded* e = entry.mutable_record_added();
+        e->set_record_id(Str(upload.record_id));
+        e->set_case_id(Str(upload.case_id));
+        e->set_epoch(upload.epoch);
+        e->set_ciphertext_sha256(Str(upload.sha256));
+        e->set_ciphertext_size(upload.total_size);
+        absl::StatusOr<uint64_t> index =
+            m.Append(txn, std::move(entry), &receipt);
+        if (!index.ok()) return index.status();
+        // The record keeps the checkpoint of its first receipt: the
+        // group's, known once every call of the group has appended.
+        const RecordRow record{.record_id = upload.record_id,
+                               .case_id = upload.case_id,
+                               .epoch = upload.epoch,
+                               .size = upload.total_size,
+                               .sha256 = upload.sha256,
+                               .added_at = RoundDownToHour(m.now),
+                               .log_index = *index,
+                               .receipt_checkpoint = {},
+                               .receipt_tree_size = 0};
+        m.OnSigned([record](StoreTransaction& signed_txn,
+                            const CheckpointRow& checkpoint) {
+          RecordRow row = record;
+          row.receipt_checkpoint = checkpoint.note;
+          row.receipt_tree_size = checkpoint.tree_size;
+          return signed_txn.CommitUpload(row);
+        });
+        return absl::OkStatus();
+      },
+      last_bytes);
   if (!status.ok()) return status;
   return receipt;
 }
@@ -1285,9 +1586,17 @@ absl::StatusOr<tvault::v1::UploadResponse> VaultCore::Upload(
     }
   } release{this, upload->record_id};
 
-  // SHA-256 over everything, including what an earlier stream left.
-  crypto_hash_sha256_state sha;
-  crypto_hash_sha256_init(&sha);
+  // SHA-256 over everything, including what an earlier stream left; the
+  // first bytes are kept for the header check.
+  StreamSha256 sha;
+  std::string head;
+  const auto keep_head = [&head](absl::string_view data) {
+    if (head.size() < kMaxRecordHeaderSize) {
+      const absl::string_view part =
+          data.substr(0, kMaxRecordHeaderSize - head.size());
+      head.append(part.data(), part.size());
+    }
+  };
   for (uint64_t done = 0; done < upload->held_bytes;) {
     std::string data;
     absl::Status s = store_.RunInTransaction([&](StoreTransaction& txn) {
@@ -1300,29 +1609,26 @@ absl::StatusOr<tvault::v1::UploadResponse> VaultCore::Upload(
     if (!s.ok()) return s;
     if (data.empty())
       return absl::DataLossError("stored upload data is missing");
-    crypto_hash_sha256_update(&sha, AsBytes(data).data(), data.size());
+    sha.Update(data);
+    keep_head(data);
     done += data.size();
   }
 
-  // Data is stored in batches of up to kUploadBatchBytes per transaction
-  // (one fsync per batch, bounded memory per upload); what a client is
-  // told it may resume from is only ever what was committed.
+  // Data is stored in batches of up to kUploadBatchBytes per group-commit
+  // call (bounded memory per upload); the last batch goes in with the
+  // record itself (CommitRecord), so a small upload costs one call after
+  // its start. What a client is told it may resume from is only ever what
+  // was committed.
   uint64_t held = upload->held_bytes;
   std::vector<std::string> batch;
   size_t batch_bytes = 0;
   const auto flush = [&]() -> absl::Status {
     if (batch.empty()) return absl::OkStatus();
-    absl::Status s = store_.RunInTransaction([&](StoreTransaction& txn) {
-      uint64_t at = held;
-      for (const std::string& data : batch) {
-        if (absl::Status a = txn.AppendUploadChunk(upload->record_id, at, data);
-            !a.ok()) {
-          return a;
-        }
-        at += data.size();
-      }
-      return absl::OkStatus();
-    });
+    absl::Status s = Mutate(
+        [&](StoreTransaction& txn, Mutation&) {
+          return AppendChunks(txn, upload->record_id, held, batch);
+        },
+        batch_bytes);
     if (!s.ok()) return s;
     held += batch_bytes;
     batch.clear();
@@ -1351,51 +1657,43 @@ absl::StatusOr<tvault::v1::UploadResponse> VaultCore::Upload(
           absl::StrCat("more data than the announced ", upload->total_size,
                        " bytes; nothing beyond it was stored"));
     }
-    crypto_hash_sha256_update(&sha, AsBytes(*data).data(), data->size());
+    sha.Update(*data);
+    keep_head(*data);
     batch_bytes += data->size();
     batch.push_back(std::move(*data));
-    if (batch_bytes >= kUploadBatchBytes) {
+    if (batch_bytes >= kUploadBatchBytes &&
+        held + batch_bytes < upload->total_size) {
       if (absl::Status s = flush(); !s.ok()) return s;
     }
   }
-  if (absl::Status s = flush(); !s.ok()) return s;
   message.Clear();
   if (stream.Read(message)) {
+    if (absl::Status s = flush(); !s.ok()) return s;
     return absl::InvalidArgumentError(absl::StrCat(
         "more data than the announced ", upload->total_size,
         " bytes; the vault holds the announced size: finish without the "
         "extra data"));
   }
 
-  crypto::Sha256 got;
-  crypto_hash_sha256_final(&sha, got.data());
-  absl::Status checked = got == upload->sha256
+  absl::StatusOr<crypto::Sha256> got = sha.Final();
+  if (!got.ok()) return got.status();
+  absl::Status checked = *got == upload->sha256
                              ? absl::OkStatus()
                              : absl::InvalidArgumentError(
                                    "the data does not match the announced "
                                    "SHA-256");
-  if (checked.ok()) {
-    std::string head;
-    checked = store_.RunInTransaction([&](StoreTransaction& txn) {
-      absl::StatusOr<std::string> read =
-          txn.ReadChunks(upload->record_id, 0, kMaxRecordHeaderSize);
-      if (!read.ok()) return read.status();
-      head = std::move(*read);
-      return absl::OkStatus();
-    });
-    if (checked.ok()) checked = CheckRecordHeader(head, upload->total_size);
-  }
+  if (checked.ok()) checked = CheckRecordHeader(head, upload->total_size);
   if (!checked.ok()) {
     // Nothing of a bad upload stays: the client sends it again from 0.
-    absl::Status discarded =
-        store_.RunInTransaction([&](StoreTransaction& txn) {
-          return txn.DeleteUpload(upload->record_id);
-        });
+    absl::Status discarded = Mutate([&](StoreTransaction& txn, Mutation&) {
+      return txn.DeleteUpload(upload->record_id);
+    });
     if (!discarded.ok()) return discarded;
     return absl::InvalidArgumentError(absl::StrCat(
         checked.message(), "; the upload was discarded: send it again"));
   }
-  absl::StatusOr<tvault::v1::Receipt> receipt = CommitRecord(token, *upload);
+  absl::StatusOr<tvault::v1::Receipt> receipt =
+      CommitRecord(token, *upload, held, batch, batch_bytes);
   if (!receipt.ok()) return receipt.status();
   *out.mutable_receipt() = std::move(*receipt);
   LogInfo("a record was stored");
@@ -1411,9 +1709,10 @@ absl::StatusOr<tvault::v1::UploadState> VaultCore::GetUploadState(
   if (!record_id.ok()) return record_id.status();
   const int64_t now = clock_();
   tvault::v1::UploadState out;
+  std::optional<CheckpointRow> receipt_checkpoint;
   absl::Status status =
       store_.RunInTransaction([&](StoreTransaction& txn) -> absl::Status {
-        RegisteredCertificates certs(txn, org_pk_);
+        RegisteredCertificates certs(txn, org_pk_, &verified_);
         absl::StatusOr<CaseAccess> access = AuthorizeCase(
             txn, token, *case_id, Action::kUpload, now, certs, org_pk_);
         if (!access.ok()) return access.status();
@@ -1422,6 +1721,8 @@ absl::StatusOr<tvault::v1::UploadState> VaultCore::GetUploadState(
           absl::StatusOr<tvault::v1::Receipt> receipt =
               StoredReceipt(txn, *stored);
           if (!receipt.ok()) return receipt.status();
+          receipt_checkpoint = CheckpointRow{stored->receipt_tree_size,
+                                             stored->receipt_checkpoint};
           out.set_held_bytes(stored->size);
           *out.mutable_receipt() = std::move(*receipt);
           return absl::OkStatus();
@@ -1433,6 +1734,9 @@ absl::StatusOr<tvault::v1::UploadState> VaultCore::GetUploadState(
         return absl::OkStatus();
       });
   if (!status.ok()) return status;
+  if (receipt_checkpoint) {
+    if (absl::Status s = EnsureCopied(*receipt_checkpoint); !s.ok()) return s;
+  }
   return out;
 }
 
@@ -1459,12 +1763,13 @@ absl::StatusOr<tvault::v1::ListRecordsResponse> VaultCore::ListRecords(
   tvault::v1::ListRecordsResponse out;
   absl::Status status = store_.RunInTransaction([&](StoreTransaction& txn)
                                                     -> absl::Status {
-    absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, now);
+    absl::StatusOr<Caller> caller =
+        Authenticate(txn, token, org_pk_, now, &verified_);
     if (!caller.ok()) return caller.status();
     if (!caller->certificate) {
       return CheckAllowed(*caller, Action::kReadRecords, nullptr, now);
     }
-    RegisteredCertificates certs(txn, org_pk_);
+    RegisteredCertificates certs(txn, org_pk_, &verified_);
     absl::StatusOr<crypto::CaseChain> chain = LoadChain(txn, *case_id, certs);
     if (!chain.ok()) return chain.status();
     // Whoever may read no epoch at all is refused outright.
@@ -1515,7 +1820,8 @@ absl::Status VaultCore::Download(const SessionTokenHash* token,
   RecordRow record;
   absl::Status status =
       store_.RunInTransaction([&](StoreTransaction& txn) -> absl::Status {
-        absl::StatusOr<Caller> caller = Authenticate(txn, token, org_pk_, now);
+        absl::StatusOr<Caller> caller =
+            Authenticate(txn, token, org_pk_, now, &verified_);
         if (!caller.ok()) return caller.status();
         if (!caller->certificate) {
           return CheckAllowed(*caller, Action::kReadRecords, nullptr, now);
@@ -1525,7 +1831,7 @@ absl::Status VaultCore::Download(const SessionTokenHash* token,
           return absl::NotFoundError("there is no record with that id");
         }
         if (!found.ok()) return found.status();
-        RegisteredCertificates certs(txn, org_pk_);
+        RegisteredCertificates certs(txn, org_pk_, &verified_);
         absl::StatusOr<crypto::CaseChain> chain =
             LoadChain(txn, found->case_id, certs);
         if (!chain.ok()) return chain.status();
@@ -1591,7 +1897,7 @@ absl::StatusOr<tvault::v1::CreateInviteResponse> VaultCore::CreateInvite(
   tvault::v1::CreateInviteResponse out;
   absl::Status status =
       Mutate([&](StoreTransaction& txn, Mutation& m) -> absl::Status {
-        RegisteredCertificates certs(txn, org_pk_);
+        RegisteredCertificates certs(txn, org_pk_, &verified_);
         absl::StatusOr<CaseAccess> access =
             AuthorizeCase(txn, token, *case_id, Action::kManageInvites, m.now,
                           certs, org_pk_);
@@ -1656,7 +1962,7 @@ absl::StatusOr<tvault::v1::RevokeInviteResponse> VaultCore::RevokeInvite(
   tvault::v1::RevokeInviteResponse out;
   absl::Status status =
       Mutate([&](StoreTransaction& txn, Mutation& m) -> absl::Status {
-        RegisteredCertificates certs(txn, org_pk_);
+        RegisteredCertificates certs(txn, org_pk_, &verified_);
         absl::StatusOr<CaseAccess> access =
             AuthorizeCase(txn, token, *case_id, Action::kManageInvites, m.now,
                           certs, org_pk_);
@@ -1702,7 +2008,7 @@ absl::StatusOr<tvault::v1::RequestDeletionResponse> VaultCore::RequestDeletion(
   tvault::v1::RequestDeletionResponse out;
   absl::Status status =
       Mutate([&](StoreTransaction& txn, Mutation& m) -> absl::Status {
-        RegisteredCertificates certs(txn, org_pk_);
+        RegisteredCertificates certs(txn, org_pk_, &verified_);
         absl::StatusOr<CaseAccess> access =
             AuthorizeCase(txn, token, *case_id, Action::kRequestDeletion, m.now,
                           certs, org_pk_);

@@ -18,6 +18,29 @@
 //
 // Thread-safe: calls may run concurrently; the store serialises their
 // transactions.
+//
+// Group commit (issue 6). Every call that writes joins a queue; the first
+// waiter leads: it takes what is queued (itself first, then in order, up
+// to kMaxGroupMembers calls or kMaxGroupBytes of upload data) and runs
+// them in ONE store transaction, each call's part inside a savepoint
+// (StoreTransaction::RunNested). Then, if any part appended log entries,
+// it signs ONE checkpoint over the tree the group leaves, fills every
+// receipt with that checkpoint and an inclusion proof under it, commits
+// (one fsync), hands the lead to the next waiter, writes the anti-rollback
+// copy of the checkpoint (transparency_log.h) and only then answers the
+// group's callers. So:
+// - nothing is acknowledged before its transaction is durable and the
+//   copy covers the checkpoint its receipt carries;
+// - one checkpoint is signed per group, over a tree extending the one
+//   signed before (groups commit one after the other);
+// - a call that fails (its rights, its input, a conflict) has its part
+//   undone alone and gets its own error; the others go on;
+// - if the group cannot commit, or its checkpoint cannot be signed or
+//   copied, every call in it fails with that error and may be retried
+//   (an upload keeps the data committed before: it resumes);
+// - nothing waits on a timer: an idle vault commits a lone call at once,
+//   and the group size follows the load (calls arriving during a commit
+//   form the next group).
 #ifndef TVAULT_VAULT_VAULT_CORE_H_
 #define TVAULT_VAULT_VAULT_CORE_H_
 
@@ -25,6 +48,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -46,6 +70,19 @@ namespace tvault::vault {
 inline constexpr char kVaultVersion[] = "tvaultd 0.1.0";
 inline constexpr uint64_t kMaxLogEntriesPerCall = 1024;
 inline constexpr int kMaxCertificatesPerCall = 100;
+// The most calls, and the most upload data, one group commit takes (the
+// first call of a group is always taken, whatever its size).
+inline constexpr size_t kMaxGroupMembers = 64;
+inline constexpr size_t kMaxGroupBytes = size_t{8} << 20;
+
+// What group commit has done since the core was made (tests, benchmarks,
+// an operator's status line).
+struct GroupCommitStats {
+  uint64_t groups = 0;   // groups taken by a leader
+  uint64_t members = 0;  // calls in those groups
+  uint64_t largest = 0;  // members of the largest group
+  uint64_t waiting = 0;  // calls queued now, not yet taken
+};
 
 // The messages of one Upload call, in order: the gRPC stream, or a test's
 // list. Read returns false at the end of the stream (or when the caller
@@ -144,14 +181,34 @@ class VaultCore {
 
   const VaultConfig& config() const { return config_; }
 
+  GroupCommitStats group_commit_stats() const ABSL_LOCKS_EXCLUDED(group_mu_);
+
  private:
-  // Runs `fn` in one transaction. If it appended log entries (through
-  // Mutation::Append), signs one checkpoint over them in the same
-  // transaction (or uses the one `fn` had Mutation::Sign make), fills the
-  // receipts they asked for, and mirrors the checkpoint after the commit.
+  // Runs `fn` as one call of a group commit (above): in a savepoint of the
+  // group's transaction, run by the group's leader (which may be another
+  // thread; `fn` must not touch thread-local state, nor make another vault
+  // call: that returns FailedPrecondition). If `fn` appended log
+  // entries (Mutation::Append), the group's checkpoint covers them and the
+  // receipts they asked for are filled. Returns once the group committed
+  // and its checkpoint was copied; fn's own error if `fn` failed; the
+  // group's error if the group failed. `bytes`: upload data `fn` writes
+  // (for kMaxGroupBytes).
   struct Mutation;
   absl::Status Mutate(
-      absl::FunctionRef<absl::Status(StoreTransaction&, Mutation&)> fn);
+      absl::FunctionRef<absl::Status(StoreTransaction&, Mutation&)> fn,
+      size_t bytes = 0) ABSL_LOCKS_EXCLUDED(group_mu_);
+
+  // One call waiting in, or taken into, a group.
+  struct GroupMember;
+  // Leads: takes a group (`leader` first), commits it, hands the lead on,
+  // copies the checkpoint and answers the group.
+  void LeadGroup(GroupMember& leader) ABSL_LOCKS_EXCLUDED(group_mu_);
+  // Runs the group's calls in one transaction, each call's own status in
+  // `results`; returns the group's status, and sets `signed_row` to the
+  // checkpoint signed over the group if it appended entries.
+  absl::Status CommitGroup(const std::vector<GroupMember*>& group,
+                           std::vector<absl::Status>& results,
+                           std::optional<CheckpointRow>& signed_row);
 
   // Runs `fn` in a transaction after authenticating the caller and
   // checking `action` (one that needs no case chain).
@@ -171,15 +228,30 @@ class VaultCore {
   absl::StatusOr<UploadRow> BeginUpload(const SessionTokenHash* token,
                                         const tvault::v1::UploadStart& start,
                                         tvault::v1::Receipt* receipt);
+  // Makes sure the anti-rollback copy covers `checkpoint` before it is
+  // served again (a no-op unless an earlier copy failed). Unavailable if
+  // it cannot be written.
+  absl::Status EnsureCopied(const CheckpointRow& checkpoint);
   // Rebuilds a stored record's first receipt.
   absl::StatusOr<tvault::v1::Receipt> StoredReceipt(StoreTransaction& txn,
                                                     const RecordRow& record);
-  // Makes a complete pending upload visible; returns the receipt.
+  // Stores `last_data` (`last_bytes` in all) from offset `held`, which
+  // completes the pending upload, and makes it visible; returns the
+  // receipt. On failure the last data is not kept (the upload resumes from
+  // `held`).
   absl::StatusOr<tvault::v1::Receipt> CommitRecord(
-      const SessionTokenHash* token, const UploadRow& upload);
+      const SessionTokenHash* token, const UploadRow& upload, uint64_t held,
+      const std::vector<std::string>& last_data, size_t last_bytes);
 
   Store& store_;
   TransparencyLog& log_;
+  // Certificates and case chains that verified (rights.h).
+  VerificationCache verified_;
+  // The group commit queue: calls waiting for a leader to take them.
+  mutable Mutex group_mu_;
+  std::deque<GroupMember*> group_queue_ ABSL_GUARDED_BY(group_mu_);
+  bool group_leading_ ABSL_GUARDED_BY(group_mu_) = false;  // a leader runs
+  GroupCommitStats group_stats_ ABSL_GUARDED_BY(group_mu_);
   // Record ids with an Upload stream running, so that two streams never
   // write one upload at once.
   Mutex uploads_mu_;
