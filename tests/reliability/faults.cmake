@@ -1,0 +1,2 @@
+# Fault injection, storage tamper, protocol abuse, canaries
+# (tests/reliability/CMakeLists.txt).

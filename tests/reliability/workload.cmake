@@ -1,0 +1,1 @@
+# Crash consistency and soak (tests/reliability/CMakeLists.txt).
