@@ -16,35 +16,22 @@
 #include "crypto/grant.h"
 #include "gtest/gtest.h"
 #include "tests/crypto/trust_fixture.h"
+#include "tests/vault/records_fixture.h"
 #include "tests/vault/vault_process.h"
 
 namespace tvault::vault::testing {
 
-using crypto::trust_testing::Account;
-using crypto::trust_testing::CertBody;
 using crypto::trust_testing::Str;
-using tvault::v1::Vault;
-
-inline constexpr int64_t kDay = 86400;
-
-inline int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
 
 // An account whose certificate is valid around the real clock.
 inline std::unique_ptr<Account> LiveAccount(
     const crypto::SigningKey& root, const std::string& handle,
     std::vector<tvault::v1::Role> roles = {tvault::v1::REVIEWER},
     int64_t not_before = Now() - kDay, int64_t not_after = Now() + 300 * kDay) {
-  auto a = std::make_unique<Account>();
-  absl::StatusOr<tvault::v1::SignedStatement> st = crypto::IssueCertificate(
-      CertBody(a->sign.public_key(), a->box.recipient(), roles, handle,
-               not_before, not_after),
-      root);
-  EXPECT_TRUE(st.ok()) << st.status();
-  absl::StatusOr<crypto::VerifiedCertificate> v =
-      crypto::VerifyCertificate(*st, root.public_key());
-  EXPECT_TRUE(v.ok()) << v.status();
-  if (v.ok()) a->cert = *v;
-  return a;
+  absl::StatusOr<std::unique_ptr<Account>> a =
+      NewLiveAccount(root, handle, std::move(roles), not_before, not_after);
+  EXPECT_TRUE(a.ok()) << a.status();
+  return a.ok() ? *std::move(a) : std::make_unique<Account>();
 }
 
 class ServeTest : public ::testing::Test {
@@ -67,32 +54,21 @@ class ServeTest : public ::testing::Test {
   }
 
   tvault::v1::SignedStatement Challenge(const crypto::SigningKey& key) {
-    tvault::v1::Challenge challenge;
-    grpc::ClientContext context;
-    EXPECT_TRUE(stub_->GetChallenge(&context, {}, &challenge).ok());
     absl::StatusOr<tvault::v1::SignedStatement> signed_challenge =
-        client::SignAuthChallenge(challenge.nonce(), key, vault_->pin(), Now());
-    EXPECT_TRUE(signed_challenge.ok());
-    return *signed_challenge;
+        SignVaultChallenge(*stub_, key, vault_->pin());
+    EXPECT_TRUE(signed_challenge.ok()) << signed_challenge.status();
+    return signed_challenge.value_or(tvault::v1::SignedStatement());
   }
 
   grpc::Status Register(const Account& a) {
-    tvault::v1::RegisterRequest request;
-    *request.mutable_certificate() = a.cert.statement;
-    *request.mutable_challenge() = Challenge(a.sign);
-    tvault::v1::RegisterResponse response;
-    grpc::ClientContext context;
-    return stub_->Register(&context, request, &response);
+    return RegisterAccount(*stub_, vault_->pin(), a);
   }
 
   // Registers and signs in; returns the session token.
   std::string Join(const Account& a) {
-    grpc::Status registered = Register(a);
-    EXPECT_TRUE(registered.ok()) << registered.error_message();
-    absl::StatusOr<tvault::v1::Session> session =
-        client::SignInToVault(*stub_, a.sign, vault_->pin());
-    EXPECT_TRUE(session.ok()) << session.status();
-    return session.ok() ? session->token() : std::string();
+    absl::StatusOr<std::string> token = JoinVault(*stub_, vault_->pin(), a);
+    EXPECT_TRUE(token.ok()) << token.status();
+    return token.value_or("");
   }
 
   crypto::SigningKey root_ = crypto::SigningKey::Generate();
@@ -107,35 +83,16 @@ class Member {
       : stub_(stub), account_(account), token_(std::move(token)) {}
 
   grpc::Status Publish(const tvault::v1::SignedStatement& descriptor) {
-    tvault::v1::PublishDescriptorRequest request;
-    *request.mutable_case_descriptor() = descriptor;
-    tvault::v1::PublishDescriptorResponse response;
-    grpc::ClientContext context;
-    client::AuthorizeCall(context, token_);
-    return stub_.PublishDescriptor(&context, request, &response);
+    return PublishDescriptor(stub_, token_, descriptor);
   }
 
   grpc::Status Grant(const crypto::CreatedGrant& grant) {
-    tvault::v1::PublishGrantsRequest request;
-    tvault::v1::GrantRecord* record = request.add_grants();
-    *record->mutable_grant() = grant.statement;
-    record->set_ciphertext(Str(grant.ciphertext));
-    tvault::v1::PublishGrantsResponse response;
-    grpc::ClientContext context;
-    client::AuthorizeCall(context, token_);
-    return stub_.PublishGrants(&context, request, &response);
+    return PublishGrant(stub_, token_, grant);
   }
 
   absl::StatusOr<tvault::v1::GetCaseResponse> GetCase(
       const crypto::CaseId& id) {
-    tvault::v1::GetCaseRequest request;
-    request.set_case_id(Str(id));
-    tvault::v1::GetCaseResponse response;
-    grpc::ClientContext context;
-    client::AuthorizeCall(context, token_);
-    grpc::Status s = stub_.GetCase(&context, request, &response);
-    if (!s.ok()) return client::FromGrpcStatus(s);
-    return response;
+    return testing::GetCase(stub_, token_, id);
   }
 
   std::vector<std::string> CaseIds() {

@@ -30,20 +30,20 @@ namespace {
 using crypto::trust_testing::Account;
 using crypto::trust_testing::Str;
 using ::testing::HasSubstr;
+using testing::kMiB;
 using testing::LiveAccount;
 using testing::Member;
+using testing::NewRecordId;
 using testing::Now;
+using testing::RecordId;
 using testing::ServeTest;
 using tvault::v1::Vault;
 
 constexpr char kCanary[] = "CANARY-the-family-address-is-17-Rue-Orange";
-constexpr size_t kMiB = 1 << 20;
 
-std::string HexOf(absl::Span<const uint8_t> b) {
-  return absl::BytesToHexString(crypto::AsString(b));
-}
-
-// A case with an owner (reviewer), a second reviewer and a contributor.
+// A case with an owner (reviewer), a second reviewer and a contributor
+// (tests/vault/records_fixture.h), and the calls of these tests as thin
+// adapters that check what the fixture returns.
 class RecordsTest : public ServeTest {
  protected:
   virtual std::string ExtraConfig() const { return ""; }
@@ -51,33 +51,13 @@ class RecordsTest : public ServeTest {
   void SetUp() override {
     StartVault(ExtraConfig());
     if (HasFatalFailure()) return;
-    alice_ = LiveAccount(root_, "alice");
-    bob_ = LiveAccount(root_, "bob");
-    dave_ = LiveAccount(root_, "dave", {tvault::v1::CONTRIBUTOR});
-    erin_ = LiveAccount(root_, "erin");  // registered, in no case
-    alice_token_ = Join(*alice_);
-    bob_token_ = Join(*bob_);
-    dave_token_ = Join(*dave_);
-    erin_token_ = Join(*erin_);
-    crypto::EpochMembership m{
-        {alice_->cert.fingerprint},
-        {alice_->cert.fingerprint, bob_->cert.fingerprint},
-        {dave_->cert.fingerprint}};
-    absl::StatusOr<crypto::VerifiedDescriptor> e0 =
-        crypto::CreateGenesisDescriptor(case_id_, epoch_key_.recipient(), m,
-                                        Now() + 30 * testing::kDay,
-                                        alice_->cert, alice_->sign);
-    ASSERT_TRUE(e0.ok());
-    Member a(*stub_, *alice_, alice_token_);
-    ASSERT_TRUE(a.Publish(e0->statement).ok());
-    absl::StatusOr<crypto::CaseChain> chain =
-        crypto::CaseChain::Create(e0->hash);
-    ASSERT_TRUE(chain.ok());
-    chain_ = std::move(*chain);
-    crypto::trust_testing::CertDirectory directory;
-    directory.Add(*alice_);
-    ASSERT_TRUE(chain_->Accept(e0->statement, directory.Lookup()).ok());
+    absl::StatusOr<std::unique_ptr<testing::RecordsCase>> c =
+        testing::RecordsCase::Create(*stub_, root_, vault_->pin());
+    ASSERT_TRUE(c.ok()) << c.status();
+    case_ = *std::move(c);
   }
+
+  const testing::RecordsCase& c() const { return *case_; }
 
   // The root-signed server bundle of this vault.
   tvault::v1::SignedStatement Bundle() {
@@ -104,14 +84,14 @@ class RecordsTest : public ServeTest {
     options.uses = uses;
     options.expires = expires;
     absl::StatusOr<crypto::CreatedInvite> invite =
-        crypto::CreateInvite(*chain_, Bundle(), root_.public_key(),
-                             alice_->cert, alice_->sign, options);
+        crypto::CreateInvite(c().chain(), Bundle(), root_.public_key(),
+                             c().alice().cert, c().alice().sign, options);
     if (!invite.ok()) return invite.status();
     tvault::v1::CreateInviteRequest request;
     *request.mutable_invite() = invite->statement;
     tvault::v1::CreateInviteResponse ignored;
     grpc::ClientContext context;
-    client::AuthorizeCall(context, alice_token_);
+    client::AuthorizeCall(context, c().alice_token());
     grpc::Status s =
         stub_->CreateInvite(&context, request, response ? response : &ignored);
     if (!s.ok()) return client::FromGrpcStatus(s);
@@ -122,163 +102,70 @@ class RecordsTest : public ServeTest {
     return crypto::InviteSigningKey(parsed->seed);
   }
 
-  // A record signed by an invite key (no certificate), for case_id_.
+  // A record signed by an invite key (no certificate), for this case.
   std::string MakeInviteRecord(const crypto::SigningKey& key,
-                               const std::array<uint8_t, 16>& record_id,
+                               const RecordId& record_id,
                                const std::string& body) {
-    tvault::v1::RecordMetadata meta;
-    meta.set_record_id(HexOf(record_id));
-    meta.set_case_id(HexOf(case_id_));
-    meta.set_epoch(0);
-    meta.set_kind(tvault::v1::TESTIMONY);
-    meta.set_created_at("2026-11-23T10:00:00Z");
-    meta.mutable_submitter()->set_sign_pk(HexOf(key.public_key()));
-    meta.mutable_submitter()->set_relation("sister");
-    crypto::VectorSink out;
-    absl::StatusOr<std::unique_ptr<crypto::RecordWriter>> writer =
-        crypto::RecordWriter::Create(epoch_key_.recipient(), meta, body.size(),
-                                     key, out);
-    EXPECT_TRUE(writer.ok()) << writer.status();
-    EXPECT_TRUE((*writer)->Write(crypto::AsBytes(body)).ok());
-    EXPECT_TRUE((*writer)->Finish().ok());
-    return std::string(crypto::AsString(out.bytes()));
+    return Checked(c().MakeInviteRecord(key, record_id, body));
   }
 
   // A real record (container inside age) with `body`, signed by `signer`.
   std::string MakeRecord(const Account& signer, const crypto::CaseId& case_id,
-                         const std::array<uint8_t, 16>& record_id,
-                         const std::string& body) {
-    tvault::v1::RecordMetadata meta;
-    meta.set_record_id(HexOf(record_id));
-    meta.set_case_id(HexOf(case_id));
-    meta.set_epoch(0);
-    meta.set_kind(tvault::v1::TESTIMONY);
-    meta.set_title("What happened");
-    meta.set_language("en");
-    meta.set_created_at("2026-11-23T10:00:00Z");
-    meta.mutable_submitter()->set_sign_pk(HexOf(signer.sign.public_key()));
-    *meta.mutable_submitter()->mutable_certificate() = signer.cert.statement;
-    crypto::VectorSink out;
-    absl::StatusOr<std::unique_ptr<crypto::RecordWriter>> writer =
-        crypto::RecordWriter::Create(epoch_key_.recipient(), meta, body.size(),
-                                     signer.sign, out);
-    EXPECT_TRUE(writer.ok()) << writer.status();
-    EXPECT_TRUE((*writer)->Write(crypto::AsBytes(body)).ok());
-    EXPECT_TRUE((*writer)->Finish().ok());
-    return std::string(crypto::AsString(out.bytes()));
-  }
-
-  static std::array<uint8_t, 16> NewRecordId() {
-    std::array<uint8_t, 16> id;
-    randombytes_buf(id.data(), id.size());
-    return id;
+                         const RecordId& record_id, const std::string& body) {
+    return Checked(testing::MakeAccountRecord(
+        c().epoch_key().recipient(), signer, case_id, record_id, body));
   }
 
   static tvault::v1::UploadStart Start(const crypto::CaseId& case_id,
-                                       const std::array<uint8_t, 16>& id,
+                                       const RecordId& id,
                                        const std::string& file,
                                        uint64_t offset = 0) {
-    tvault::v1::UploadStart start;
-    start.set_case_id(Str(case_id));
-    start.set_record_id(Str(id));
-    start.set_epoch(0);
-    start.set_total_size(file.size());
-    start.set_sha256(Str(crypto::ComputeSha256(crypto::AsBytes(file))));
-    start.set_offset(offset);
-    return start;
+    return testing::UploadStartFor(case_id, id, file, offset);
   }
 
-  // Sends `start`, then file[start.offset, stop) in `chunk`-byte messages.
   grpc::Status Send(const std::string& token,
                     const tvault::v1::UploadStart& start,
                     const std::string& file, size_t stop,
-                    tvault::v1::UploadResponse* response, size_t chunk = kMiB) {
-    grpc::ClientContext context;
-    client::AuthorizeCall(context, token);
-    tvault::v1::UploadResponse ignored;
-    auto writer = stub_->Upload(&context, response ? response : &ignored);
-    tvault::v1::UploadRequest first;
-    *first.mutable_start() = start;
-    writer->Write(first);
-    for (size_t at = start.offset(); at < stop; at += chunk) {
-      tvault::v1::UploadRequest data;
-      data.set_data(file.substr(at, std::min(chunk, stop - at)));
-      if (!writer->Write(data)) break;
-    }
-    writer->WritesDone();
-    return writer->Finish();
+                    tvault::v1::UploadResponse* response) {
+    return testing::SendUpload(*stub_, token, start, file, stop, response);
   }
 
   grpc::Status Upload(const std::string& token, const std::string& file,
-                      const std::array<uint8_t, 16>& id,
+                      const RecordId& id,
                       tvault::v1::UploadResponse* response = nullptr) {
-    return Send(token, Start(case_id_, id, file), file, file.size(), response);
+    return testing::UploadRecord(*stub_, token, c().case_id(), id, file,
+                                 response);
   }
 
   absl::StatusOr<std::string> Download(const std::string& token,
-                                       const std::array<uint8_t, 16>& id,
-                                       uint64_t offset = 0,
+                                       const RecordId& id, uint64_t offset = 0,
                                        uint64_t length = 0) {
-    tvault::v1::DownloadRequest request;
-    request.set_record_id(Str(id));
-    request.set_offset(offset);
-    request.set_length(length);
-    grpc::ClientContext context;
-    client::AuthorizeCall(context, token);
-    auto reader = stub_->Download(&context, request);
-    std::string out;
-    tvault::v1::DownloadChunk chunk;
-    while (reader->Read(&chunk)) {
-      EXPECT_LE(chunk.data().size(), kMiB);
-      out += chunk.data();
-    }
-    grpc::Status s = reader->Finish();
-    if (!s.ok()) return client::FromGrpcStatus(s);
-    return out;
+    return testing::DownloadRecord(*stub_, token, id, offset, length);
   }
 
   absl::StatusOr<tvault::v1::ListRecordsResponse> List(
       const std::string& token, uint32_t page_size = 0,
       const std::string& page_token = "") {
-    tvault::v1::ListRecordsRequest request;
-    request.set_case_id(Str(case_id_));
-    request.set_page_size(page_size);
-    request.set_page_token(page_token);
-    tvault::v1::ListRecordsResponse response;
-    grpc::ClientContext context;
-    client::AuthorizeCall(context, token);
-    grpc::Status s = stub_->ListRecords(&context, request, &response);
-    if (!s.ok()) return client::FromGrpcStatus(s);
-    return response;
+    return testing::ListRecords(*stub_, token, c().case_id(), page_size,
+                                page_token);
   }
 
-  uint64_t HeldBytes(const std::string& token,
-                     const std::array<uint8_t, 16>& id) {
-    tvault::v1::GetUploadStateRequest request;
-    request.set_case_id(Str(case_id_));
-    request.set_record_id(Str(id));
-    tvault::v1::UploadState state;
-    grpc::ClientContext context;
-    client::AuthorizeCall(context, token);
-    grpc::Status s = stub_->GetUploadState(&context, request, &state);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return state.held_bytes();
+  uint64_t HeldBytes(const std::string& token, const RecordId& id) {
+    return Checked(testing::HeldBytes(*stub_, token, c().case_id(), id));
   }
 
   void Resign() {
-    alice_token_ =
-        client::SignInToVault(*stub_, alice_->sign, vault_->pin())->token();
-    bob_token_ =
-        client::SignInToVault(*stub_, bob_->sign, vault_->pin())->token();
-    dave_token_ =
-        client::SignInToVault(*stub_, dave_->sign, vault_->pin())->token();
+    absl::Status s = case_->SignInAgain(*stub_, vault_->pin());
+    ASSERT_TRUE(s.ok()) << s;
   }
 
-  const crypto::CaseId case_id_ = crypto::NewCaseId();
-  const crypto::X25519Identity epoch_key_ = crypto::X25519Identity::Generate();
-  std::optional<crypto::CaseChain> chain_;
-  std::unique_ptr<Account> alice_, bob_, dave_, erin_;
-  std::string alice_token_, bob_token_, dave_token_, erin_token_;
+  template <typename T>
+  static T Checked(absl::StatusOr<T> v) {
+    EXPECT_TRUE(v.ok()) << v.status();
+    return v.ok() ? *std::move(v) : T();
+  }
+
+  std::unique_ptr<testing::RecordsCase> case_;
 };
 
 TEST_F(RecordsTest, StoresRecordsFromReviewersAndContributorsWithReceipts) {
@@ -293,10 +180,10 @@ TEST_F(RecordsTest, StoresRecordsFromReviewersAndContributorsWithReceipts) {
       *crypto::NoteVerifier::Parse(info.log_verifier_key()), state);
   ASSERT_TRUE(monitor.ok());
 
-  for (auto [who, token] : {std::pair{dave_.get(), &dave_token_},
-                            std::pair{bob_.get(), &bob_token_}}) {
+  for (auto [who, token] : {std::pair{&c().dave(), &c().dave_token()},
+                            std::pair{&c().bob(), &c().bob_token()}}) {
     const auto id = NewRecordId();
-    const std::string file = MakeRecord(*who, case_id_, id, "testimony");
+    const std::string file = MakeRecord(*who, c().case_id(), id, "testimony");
     tvault::v1::UploadResponse response;
     grpc::Status s = Upload(*token, file, id, &response);
     ASSERT_TRUE(s.ok()) << s.error_message();
@@ -305,12 +192,12 @@ TEST_F(RecordsTest, StoresRecordsFromReviewersAndContributorsWithReceipts) {
     ASSERT_TRUE(entry.ok()) << entry.status();
     const tvault::v1::RecordAdded& added = entry->record_added();
     EXPECT_EQ(added.record_id(), Str(id));
-    EXPECT_EQ(added.case_id(), Str(case_id_));
+    EXPECT_EQ(added.case_id(), Str(c().case_id()));
     EXPECT_EQ(added.ciphertext_size(), file.size());
     EXPECT_EQ(added.ciphertext_sha256(),
               Str(crypto::ComputeSha256(crypto::AsBytes(file))));
     EXPECT_EQ(entry->logged_at() % 3600, 0);  // rounded to the hour
-    absl::StatusOr<std::string> back = Download(alice_token_, id);
+    absl::StatusOr<std::string> back = Download(c().alice_token(), id);
     ASSERT_TRUE(back.ok()) << back.status();
     EXPECT_TRUE(*back == file);
   }
@@ -320,25 +207,26 @@ TEST_F(RecordsTest, ResumesA20MiBUploadCutAfter7MiB) {
   const auto id = NewRecordId();
   std::string body(20 * kMiB, '\0');
   randombytes_buf(body.data(), body.size());
-  const std::string file = MakeRecord(*dave_, case_id_, id, body);
-  grpc::Status cut =
-      Send(dave_token_, Start(case_id_, id, file), file, 7 * kMiB, nullptr);
+  const std::string file = MakeRecord(c().dave(), c().case_id(), id, body);
+  grpc::Status cut = Send(c().dave_token(), Start(c().case_id(), id, file),
+                          file, 7 * kMiB, nullptr);
   EXPECT_EQ(cut.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(cut.error_message(), HasSubstr("resume from offset"));
-  const uint64_t held = HeldBytes(dave_token_, id);
+  const uint64_t held = HeldBytes(c().dave_token(), id);
   EXPECT_EQ(held, 7 * kMiB);
   // Nothing visible yet.
-  EXPECT_EQ(List(alice_token_)->records_size(), 0);
+  EXPECT_EQ(List(c().alice_token())->records_size(), 0);
   // Resuming from anywhere else is refused with what the vault holds.
-  grpc::Status wrong = Send(dave_token_, Start(case_id_, id, file, 0), file,
-                            file.size(), nullptr);
+  grpc::Status wrong = Send(c().dave_token(), Start(c().case_id(), id, file, 0),
+                            file, file.size(), nullptr);
   EXPECT_EQ(wrong.error_code(), grpc::StatusCode::OUT_OF_RANGE);
   EXPECT_THAT(wrong.error_message(), HasSubstr(absl::StrCat(held)));
   tvault::v1::UploadResponse response;
-  grpc::Status resumed = Send(dave_token_, Start(case_id_, id, file, held),
-                              file, file.size(), &response);
+  grpc::Status resumed =
+      Send(c().dave_token(), Start(c().case_id(), id, file, held), file,
+           file.size(), &response);
   ASSERT_TRUE(resumed.ok()) << resumed.error_message();
-  absl::StatusOr<std::string> back = Download(bob_token_, id);
+  absl::StatusOr<std::string> back = Download(c().bob_token(), id);
   ASSERT_TRUE(back.ok());
   EXPECT_TRUE(*back == file);
 }
@@ -346,8 +234,8 @@ TEST_F(RecordsTest, ResumesA20MiBUploadCutAfter7MiB) {
 TEST_F(RecordsTest, ServesRangesOfARecord) {
   const auto id = NewRecordId();
   std::string body(3 * kMiB, 'x');
-  const std::string file = MakeRecord(*bob_, case_id_, id, body);
-  ASSERT_TRUE(Upload(bob_token_, file, id).ok());
+  const std::string file = MakeRecord(c().bob(), c().case_id(), id, body);
+  ASSERT_TRUE(Upload(c().bob_token(), file, id).ok());
   const uint64_t n = file.size();
   for (auto [offset, length] :
        std::vector<std::pair<uint64_t, uint64_t>>{{0, 1},
@@ -359,13 +247,13 @@ TEST_F(RecordsTest, ServesRangesOfARecord) {
                                                   {n - 10, 1000},
                                                   {n, 0}}) {
     absl::StatusOr<std::string> got =
-        Download(alice_token_, id, offset, length);
+        Download(c().alice_token(), id, offset, length);
     ASSERT_TRUE(got.ok()) << got.status() << " at " << offset;
     const uint64_t want =
         length == 0 ? n - offset : std::min(length, n - offset);
     EXPECT_TRUE(*got == file.substr(offset, want)) << offset << "+" << length;
   }
-  absl::StatusOr<std::string> past = Download(alice_token_, id, n + 1, 0);
+  absl::StatusOr<std::string> past = Download(c().alice_token(), id, n + 1, 0);
   EXPECT_EQ(past.status().code(), absl::StatusCode::kOutOfRange);
 }
 
@@ -373,8 +261,9 @@ TEST_F(RecordsTest, ListsRecordsInPages) {
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i) {
     const auto id = NewRecordId();
-    ASSERT_TRUE(
-        Upload(dave_token_, MakeRecord(*dave_, case_id_, id, "x"), id).ok());
+    ASSERT_TRUE(Upload(c().dave_token(),
+                       MakeRecord(c().dave(), c().case_id(), id, "x"), id)
+                    .ok());
     ids.push_back(Str(id));
   }
   std::sort(ids.begin(), ids.end());
@@ -383,7 +272,7 @@ TEST_F(RecordsTest, ListsRecordsInPages) {
   int pages = 0;
   do {
     absl::StatusOr<tvault::v1::ListRecordsResponse> page =
-        List(bob_token_, 2, token);
+        List(c().bob_token(), 2, token);
     ASSERT_TRUE(page.ok()) << page.status();
     for (const auto& r : page->records()) seen.push_back(r.record_id());
     token = page->next_page_token();
@@ -391,24 +280,26 @@ TEST_F(RecordsTest, ListsRecordsInPages) {
   } while (!token.empty() && pages < 10);
   EXPECT_EQ(seen, ids);
   EXPECT_EQ(pages, 3);
-  EXPECT_EQ(List(bob_token_, 1001).status().code(),
+  EXPECT_EQ(List(c().bob_token(), 1001).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(RecordsTest, ARepeatedUploadReturnsTheFirstReceipt) {
   const auto id = NewRecordId();
-  const std::string file = MakeRecord(*dave_, case_id_, id, "once");
+  const std::string file = MakeRecord(c().dave(), c().case_id(), id, "once");
   tvault::v1::UploadResponse first, second;
-  ASSERT_TRUE(Upload(dave_token_, file, id, &first).ok());
-  ASSERT_TRUE(Upload(dave_token_,
-                     MakeRecord(*dave_, case_id_, NewRecordId(), "another"),
-                     NewRecordId())
-                  .ok());
-  ASSERT_TRUE(Upload(dave_token_, file, id, &second).ok());
+  ASSERT_TRUE(Upload(c().dave_token(), file, id, &first).ok());
+  ASSERT_TRUE(
+      Upload(c().dave_token(),
+             MakeRecord(c().dave(), c().case_id(), NewRecordId(), "another"),
+             NewRecordId())
+          .ok());
+  ASSERT_TRUE(Upload(c().dave_token(), file, id, &second).ok());
   EXPECT_EQ(first.SerializeAsString(), second.SerializeAsString());
   // Another file under a stored id is refused.
-  const std::string other = MakeRecord(*dave_, case_id_, id, "different");
-  EXPECT_EQ(Upload(dave_token_, other, id).error_code(),
+  const std::string other =
+      MakeRecord(c().dave(), c().case_id(), id, "different");
+  EXPECT_EQ(Upload(c().dave_token(), other, id).error_code(),
             grpc::StatusCode::ALREADY_EXISTS);
 }
 
@@ -416,7 +307,7 @@ TEST_F(RecordsTest, RefusesWhatIsNotARecordAndKeepsNothing) {
   // An age file with two recipients is not of the record profile.
   const auto id = NewRecordId();
   const crypto::X25519Identity other = crypto::X25519Identity::Generate();
-  const crypto::AgeRecipient* recipients[] = {&epoch_key_.recipient(),
+  const crypto::AgeRecipient* recipients[] = {&c().epoch_key().recipient(),
                                               &other.recipient()};
   crypto::VectorSink out;
   auto encryptor = crypto::AgeEncryptor::Create(recipients, out);
@@ -425,63 +316,64 @@ TEST_F(RecordsTest, RefusesWhatIsNotARecordAndKeepsNothing) {
   ASSERT_TRUE((*encryptor)->Write(crypto::AsBytes(plain)).ok());
   ASSERT_TRUE((*encryptor)->Finish().ok());
   const std::string two = std::string(crypto::AsString(out.bytes()));
-  grpc::Status s = Upload(dave_token_, two, id);
+  grpc::Status s = Upload(c().dave_token(), two, id);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("not a record"));
-  EXPECT_EQ(HeldBytes(dave_token_, id), 0u);
+  EXPECT_EQ(HeldBytes(c().dave_token(), id), 0u);
 
   // Garbage of record size.
   std::string garbage(70000, 'g');
-  s = Upload(dave_token_, garbage, id);
+  s = Upload(c().dave_token(), garbage, id);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("not a record"));
 
   // A SHA-256 that does not match.
-  const std::string file = MakeRecord(*dave_, case_id_, id, "body");
-  tvault::v1::UploadStart start = Start(case_id_, id, file);
+  const std::string file = MakeRecord(c().dave(), c().case_id(), id, "body");
+  tvault::v1::UploadStart start = Start(c().case_id(), id, file);
   std::string bad_sha = start.sha256();
   bad_sha[0] ^= 1;
   start.set_sha256(bad_sha);
-  s = Send(dave_token_, start, file, file.size(), nullptr);
+  s = Send(c().dave_token(), start, file, file.size(), nullptr);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("SHA-256"));
-  EXPECT_EQ(HeldBytes(dave_token_, id), 0u);
+  EXPECT_EQ(HeldBytes(c().dave_token(), id), 0u);
 
   // More data than announced.
-  start = Start(case_id_, id, file);
+  start = Start(c().case_id(), id, file);
   start.set_total_size(file.size() - 100);
-  s = Send(dave_token_, start, file, file.size(), nullptr);
+  s = Send(c().dave_token(), start, file, file.size(), nullptr);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("more data than"));
 
   // Too small, too large, malformed ids.
-  start = Start(case_id_, NewRecordId(), file);
+  start = Start(c().case_id(), NewRecordId(), file);
   start.set_total_size(1000);
-  EXPECT_EQ(Send(dave_token_, start, file, 0, nullptr).error_code(),
+  EXPECT_EQ(Send(c().dave_token(), start, file, 0, nullptr).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
   start.set_total_size(uint64_t{5} << 30);
-  EXPECT_EQ(Send(dave_token_, start, file, 0, nullptr).error_code(),
+  EXPECT_EQ(Send(c().dave_token(), start, file, 0, nullptr).error_code(),
             grpc::StatusCode::RESOURCE_EXHAUSTED);
-  start = Start(case_id_, NewRecordId(), file);
+  start = Start(c().case_id(), NewRecordId(), file);
   start.set_record_id("short");
-  EXPECT_EQ(Send(dave_token_, start, file, 0, nullptr).error_code(),
+  EXPECT_EQ(Send(c().dave_token(), start, file, 0, nullptr).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
 
-  absl::StatusOr<tvault::v1::ListRecordsResponse> listed = List(alice_token_);
+  absl::StatusOr<tvault::v1::ListRecordsResponse> listed =
+      List(c().alice_token());
   ASSERT_TRUE(listed.ok());
   EXPECT_EQ(listed->records_size(), 0);
 }
 
 TEST_F(RecordsTest, OnlyTheEntitledUploadAndRead) {
   const auto id = NewRecordId();
-  const std::string file = MakeRecord(*dave_, case_id_, id, "x");
-  grpc::Status outsider = Upload(erin_token_, file, id);
+  const std::string file = MakeRecord(c().dave(), c().case_id(), id, "x");
+  grpc::Status outsider = Upload(c().erin_token(), file, id);
   EXPECT_EQ(outsider.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(Upload("", file, id).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
-  ASSERT_TRUE(Upload(dave_token_, file, id).ok());
+  ASSERT_TRUE(Upload(c().dave_token(), file, id).ok());
   // A contributor uploads but cannot read; an outsider neither.
-  for (const std::string* token : {&dave_token_, &erin_token_}) {
+  for (const std::string* token : {&c().dave_token(), &c().erin_token()}) {
     EXPECT_EQ(Download(*token, id).status().code(),
               absl::StatusCode::kPermissionDenied);
     EXPECT_EQ(List(*token).status().code(),
@@ -491,20 +383,21 @@ TEST_F(RecordsTest, OnlyTheEntitledUploadAndRead) {
 
 TEST_F(RecordsTest, AServerKilledMidUploadLosesNothingAcknowledged) {
   const auto done_id = NewRecordId();
-  const std::string done = MakeRecord(*dave_, case_id_, done_id, "kept");
-  ASSERT_TRUE(Upload(dave_token_, done, done_id).ok());
+  const std::string done =
+      MakeRecord(c().dave(), c().case_id(), done_id, "kept");
+  ASSERT_TRUE(Upload(c().dave_token(), done, done_id).ok());
 
   const auto id = NewRecordId();
   std::string body(6 * kMiB, '\0');
   randombytes_buf(body.data(), body.size());
-  const std::string file = MakeRecord(*dave_, case_id_, id, body);
+  const std::string file = MakeRecord(c().dave(), c().case_id(), id, body);
   {
     grpc::ClientContext context;
-    client::AuthorizeCall(context, dave_token_);
+    client::AuthorizeCall(context, c().dave_token());
     tvault::v1::UploadResponse response;
     auto writer = stub_->Upload(&context, &response);
     tvault::v1::UploadRequest first;
-    *first.mutable_start() = Start(case_id_, id, file);
+    *first.mutable_start() = Start(c().case_id(), id, file);
     ASSERT_TRUE(writer->Write(first));
     for (size_t at = 0; at < 3 * kMiB; at += kMiB) {
       tvault::v1::UploadRequest data;
@@ -519,20 +412,21 @@ TEST_F(RecordsTest, AServerKilledMidUploadLosesNothingAcknowledged) {
   ASSERT_TRUE(vault_->Start().ok());
   stub_ = vault_->Stub();
   Resign();
-  absl::StatusOr<std::string> kept = Download(alice_token_, done_id);
+  absl::StatusOr<std::string> kept = Download(c().alice_token(), done_id);
   ASSERT_TRUE(kept.ok()) << kept.status();
   EXPECT_TRUE(*kept == done);
-  absl::StatusOr<tvault::v1::ListRecordsResponse> listed = List(alice_token_);
+  absl::StatusOr<tvault::v1::ListRecordsResponse> listed =
+      List(c().alice_token());
   ASSERT_TRUE(listed.ok());
   ASSERT_EQ(listed->records_size(), 1);
-  EXPECT_EQ(Download(alice_token_, id).status().code(),
+  EXPECT_EQ(Download(c().alice_token(), id).status().code(),
             absl::StatusCode::kNotFound);
-  const uint64_t held = HeldBytes(dave_token_, id);
+  const uint64_t held = HeldBytes(c().dave_token(), id);
   EXPECT_LE(held, 3 * kMiB);
-  ASSERT_TRUE(Send(dave_token_, Start(case_id_, id, file, held), file,
+  ASSERT_TRUE(Send(c().dave_token(), Start(c().case_id(), id, file, held), file,
                    file.size(), nullptr)
                   .ok());
-  absl::StatusOr<std::string> back = Download(bob_token_, id);
+  absl::StatusOr<std::string> back = Download(c().bob_token(), id);
   ASSERT_TRUE(back.ok());
   EXPECT_TRUE(*back == file);
 }
@@ -541,8 +435,9 @@ TEST_F(RecordsTest, ThePlaintextNeverReachesTheServersDisk) {
   const auto id = NewRecordId();
   std::string body =
       std::string(200000, ' ') + kCanary + std::string(1000, ' ');
-  ASSERT_TRUE(
-      Upload(dave_token_, MakeRecord(*dave_, case_id_, id, body), id).ok());
+  ASSERT_TRUE(Upload(c().dave_token(),
+                     MakeRecord(c().dave(), c().case_id(), id, body), id)
+                  .ok());
   stub_.reset();
   ASSERT_EQ(vault_->Stop(), 0);
   for (const auto& f :
@@ -571,7 +466,7 @@ TEST_F(RecordsTest, AnInviteSubmitsWithinItsUses) {
   grpc::Status s = Upload(token, file, id, &first);
   ASSERT_TRUE(s.ok()) << s.error_message();
   // The record is there for reviewers.
-  absl::StatusOr<std::string> back = Download(bob_token_, id);
+  absl::StatusOr<std::string> back = Download(c().bob_token(), id);
   ASSERT_TRUE(back.ok());
   EXPECT_TRUE(*back == file);
   // A lost answer: the same upload again gives the first receipt, even
@@ -604,18 +499,18 @@ TEST_F(RecordsTest, ARevokedInviteStopsWorking) {
       client::SignInToVault(*stub_, *key, vault_->pin())->token();
   // Only an owner revokes.
   tvault::v1::RevokeInviteRequest revoke;
-  revoke.set_case_id(Str(case_id_));
+  revoke.set_case_id(Str(c().case_id()));
   revoke.set_invite_pk(Str(pk));
   tvault::v1::RevokeInviteResponse response;
   {
     grpc::ClientContext context;
-    client::AuthorizeCall(context, bob_token_);
+    client::AuthorizeCall(context, c().bob_token());
     EXPECT_EQ(stub_->RevokeInvite(&context, revoke, &response).error_code(),
               grpc::StatusCode::PERMISSION_DENIED);
   }
   {
     grpc::ClientContext context;
-    client::AuthorizeCall(context, alice_token_);
+    client::AuthorizeCall(context, c().alice_token());
     grpc::Status s = stub_->RevokeInvite(&context, revoke, &response);
     ASSERT_TRUE(s.ok()) << s.error_message();
     EXPECT_TRUE(response.has_receipt());
@@ -647,13 +542,14 @@ TEST_F(RecordsTest, AnInviteOfAnotherCaseIsRefused) {
   // A second case, where the invite has no business.
   const crypto::CaseId other = crypto::NewCaseId();
   crypto::EpochMembership m{
-      {alice_->cert.fingerprint}, {alice_->cert.fingerprint}, {}};
+      {c().alice().cert.fingerprint}, {c().alice().cert.fingerprint}, {}};
   absl::StatusOr<crypto::VerifiedDescriptor> e0 =
-      crypto::CreateGenesisDescriptor(other, epoch_key_.recipient(), m,
-                                      Now() + 30 * testing::kDay, alice_->cert,
-                                      alice_->sign);
-  ASSERT_TRUE(
-      Member(*stub_, *alice_, alice_token_).Publish(e0->statement).ok());
+      crypto::CreateGenesisDescriptor(other, c().epoch_key().recipient(), m,
+                                      Now() + 30 * testing::kDay,
+                                      c().alice().cert, c().alice().sign);
+  ASSERT_TRUE(Member(*stub_, c().alice(), c().alice_token())
+                  .Publish(e0->statement)
+                  .ok());
   const auto id = NewRecordId();
   const std::string file = MakeInviteRecord(*key, id, "x");
   grpc::Status s =
@@ -664,14 +560,14 @@ TEST_F(RecordsTest, AnInviteOfAnotherCaseIsRefused) {
   crypto::InviteOptions options;
   options.now = Now();
   absl::StatusOr<crypto::CreatedInvite> by_alice =
-      crypto::CreateInvite(*chain_, Bundle(), root_.public_key(), alice_->cert,
-                           alice_->sign, options);
+      crypto::CreateInvite(c().chain(), Bundle(), root_.public_key(),
+                           c().alice().cert, c().alice().sign, options);
   ASSERT_TRUE(by_alice.ok());
   tvault::v1::CreateInviteRequest request;
   *request.mutable_invite() = by_alice->statement;
   tvault::v1::CreateInviteResponse response;
   grpc::ClientContext context;
-  client::AuthorizeCall(context, bob_token_);
+  client::AuthorizeCall(context, c().bob_token());
   EXPECT_EQ(stub_->CreateInvite(&context, request, &response).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
 }
@@ -691,7 +587,7 @@ TEST_F(RecordsTest, AnOwnerFetchesTheCertificatesOfTheMembersToReKey) {
   // Dave leaves: the organisation revokes him (no session needed).
   tvault::v1::Revocation body;
   body.set_version(1);
-  body.set_cert_fingerprint(Str(dave_->cert.fingerprint));
+  body.set_cert_fingerprint(Str(c().dave().cert.fingerprint));
   body.set_revoked_at(Now());
   body.set_reason("left the organisation");
   tvault::v1::RevokeRequest revoke;
@@ -705,12 +601,13 @@ TEST_F(RecordsTest, AnOwnerFetchesTheCertificatesOfTheMembersToReKey) {
   // Alice re-keys the case: she needs the box keys of Bob and Dave, whom
   // the descriptor lists only by fingerprint, and learns Dave is revoked.
   tvault::v1::GetCertificatesResponse response;
-  grpc::Status s = get(
-      alice_token_, {Str(bob_->cert.fingerprint), Str(dave_->cert.fingerprint)},
-      &response);
+  grpc::Status s =
+      get(c().alice_token(),
+          {Str(c().bob().cert.fingerprint), Str(c().dave().cert.fingerprint)},
+          &response);
   ASSERT_TRUE(s.ok()) << s.error_message();
   ASSERT_EQ(response.certificates_size(), 2);
-  const Account* want[] = {bob_.get(), dave_.get()};
+  const Account* want[] = {&c().bob(), &c().dave()};
   for (int i = 0; i < 2; ++i) {
     absl::StatusOr<crypto::VerifiedCertificate> cert =
         crypto::VerifyCertificate(response.certificates(i), root_.public_key());
@@ -724,12 +621,12 @@ TEST_F(RecordsTest, AnOwnerFetchesTheCertificatesOfTheMembersToReKey) {
 
   // A fingerprint the vault does not know is named in the refusal.
   const std::unique_ptr<Account> stranger = LiveAccount(root_, "stranger");
-  s = get(alice_token_, {Str(stranger->cert.fingerprint)}, &response);
+  s = get(c().alice_token(), {Str(stranger->cert.fingerprint)}, &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_THAT(s.error_message(),
               HasSubstr(crypto::FormatFingerprint(stranger->cert.fingerprint)));
-  s = get(alice_token_,
-          {Str(bob_->cert.fingerprint), Str(bob_->cert.fingerprint)},
+  s = get(c().alice_token(),
+          {Str(c().bob().cert.fingerprint), Str(c().bob().cert.fingerprint)},
           &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("twice"));
@@ -740,7 +637,7 @@ TEST_F(RecordsTest, AnOwnerFetchesTheCertificatesOfTheMembersToReKey) {
   absl::StatusOr<tvault::v1::Session> invite =
       client::SignInToVault(*stub_, *key, vault_->pin());
   ASSERT_TRUE(invite.ok()) << invite.status();
-  s = get(invite->token(), {Str(bob_->cert.fingerprint)}, &response);
+  s = get(invite->token(), {Str(c().bob().cert.fingerprint)}, &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
 }
 
@@ -756,14 +653,14 @@ TEST_F(RecordsDeadlineTest,
   const auto id = NewRecordId();
   std::string body(3 * kMiB, '\0');
   randombytes_buf(body.data(), body.size());
-  const std::string file = MakeRecord(*dave_, case_id_, id, body);
+  const std::string file = MakeRecord(c().dave(), c().case_id(), id, body);
   {
     grpc::ClientContext context;
-    client::AuthorizeCall(context, dave_token_);
+    client::AuthorizeCall(context, c().dave_token());
     tvault::v1::UploadResponse response;
     auto writer = stub_->Upload(&context, &response);
     tvault::v1::UploadRequest first;
-    *first.mutable_start() = Start(case_id_, id, file);
+    *first.mutable_start() = Start(c().case_id(), id, file);
     ASSERT_TRUE(writer->Write(first));
     tvault::v1::UploadRequest data;
     data.set_data(file.substr(0, kMiB));
@@ -783,21 +680,21 @@ TEST_F(RecordsDeadlineTest,
   // caller is told), and the upload resumes from there.
   uint64_t held = 0;
   for (int i = 0; i < 50 && held != kMiB; ++i) {
-    held = HeldBytes(dave_token_, id);
+    held = HeldBytes(c().dave_token(), id);
     if (held != kMiB)
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ASSERT_EQ(held, kMiB);
   grpc::Status resumed;
   for (int i = 0; i < 20; ++i) {
-    resumed = Send(dave_token_, Start(case_id_, id, file, kMiB), file,
+    resumed = Send(c().dave_token(), Start(c().case_id(), id, file, kMiB), file,
                    file.size(), nullptr);
     // ABORTED while the ended call's handler is still finishing.
     if (resumed.error_code() != grpc::StatusCode::ABORTED) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ASSERT_TRUE(resumed.ok()) << resumed.error_message();
-  absl::StatusOr<std::string> back = Download(bob_token_, id);
+  absl::StatusOr<std::string> back = Download(c().bob_token(), id);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_TRUE(*back == file);
 }
@@ -807,12 +704,12 @@ TEST_F(RecordsDeadlineTest,
   const auto id = NewRecordId();
   std::string body(24 * kMiB, '\0');
   randombytes_buf(body.data(), body.size());
-  const std::string file = MakeRecord(*bob_, case_id_, id, body);
-  ASSERT_TRUE(Upload(bob_token_, file, id).ok());
+  const std::string file = MakeRecord(c().bob(), c().case_id(), id, body);
+  ASSERT_TRUE(Upload(c().bob_token(), file, id).ok());
   tvault::v1::DownloadRequest request;
   request.set_record_id(Str(id));
   grpc::ClientContext context;
-  client::AuthorizeCall(context, alice_token_);
+  client::AuthorizeCall(context, c().alice_token());
   auto reader = stub_->Download(&context, request);
   tvault::v1::DownloadChunk chunk;
   ASSERT_TRUE(reader->Read(&chunk));
@@ -833,13 +730,13 @@ TEST_F(RecordsDeadlineTest,
   const auto id = NewRecordId();
   std::string body(3 * kMiB, '\0');
   randombytes_buf(body.data(), body.size());
-  const std::string file = MakeRecord(*dave_, case_id_, id, body);
+  const std::string file = MakeRecord(c().dave(), c().case_id(), id, body);
   grpc::ClientContext context;
-  client::AuthorizeCall(context, dave_token_);
+  client::AuthorizeCall(context, c().dave_token());
   tvault::v1::UploadResponse response;
   auto writer = stub_->Upload(&context, &response);
   tvault::v1::UploadRequest first;
-  *first.mutable_start() = Start(case_id_, id, file);
+  *first.mutable_start() = Start(c().case_id(), id, file);
   ASSERT_TRUE(writer->Write(first));
   // A message every second, about 4 seconds in all.
   constexpr size_t kChunk = kMiB;
@@ -877,8 +774,9 @@ TEST_F(InviteRateTest, AnInviteStartsAtMostTheConfiguredUploadsPerHour) {
   EXPECT_THAT(s.error_message(), HasSubstr("last hour"));
   // Accounts are not affected.
   const auto mine = NewRecordId();
-  EXPECT_TRUE(
-      Upload(dave_token_, MakeRecord(*dave_, case_id_, mine, "x"), mine).ok());
+  EXPECT_TRUE(Upload(c().dave_token(),
+                     MakeRecord(c().dave(), c().case_id(), mine, "x"), mine)
+                  .ok());
 }
 
 class DeletionTest : public RecordsTest {
@@ -890,86 +788,65 @@ class DeletionTest : public RecordsTest {
 
 TEST_F(DeletionTest, AnOwnersDeletionIsLoggedThenExecutedAfterTheDelay) {
   const auto id = NewRecordId();
-  const std::string file = MakeRecord(*dave_, case_id_, id, "to be deleted");
-  ASSERT_TRUE(Upload(dave_token_, file, id).ok());
-  tvault::v1::DeleteRequest body;
-  body.set_version(1);
-  body.set_case_id(Str(case_id_));
-  body.set_record_id(Str(id));
-  body.set_requested_at(Now());
-  body.set_reason("submitted by mistake");
-  const auto request_for = [&](const Account& who) {
-    tvault::v1::RequestDeletionRequest r;
-    *r.mutable_request() =
-        crypto::SignStatement(crypto::StatementType::kDelete, body, who.sign);
-    return r;
+  const std::string file =
+      MakeRecord(c().dave(), c().case_id(), id, "to be deleted");
+  ASSERT_TRUE(Upload(c().dave_token(), file, id).ok());
+  const auto request_by = [&](const Account& who) {
+    return testing::DeletionRequest(who.sign, c().case_id(), id,
+                                    "submitted by mistake");
   };
+  const tvault::v1::SignedStatement by_alice = request_by(c().alice());
   tvault::v1::RequestDeletionResponse response;
-  {
-    grpc::ClientContext context;
-    client::AuthorizeCall(context, bob_token_);  // a member, not an owner
-    EXPECT_EQ(stub_->RequestDeletion(&context, request_for(*bob_), &response)
-                  .error_code(),
-              grpc::StatusCode::PERMISSION_DENIED);
-  }
-  {
-    grpc::ClientContext context;
-    client::AuthorizeCall(context,
-                          alice_token_);  // bob's signature, alice's call
-    EXPECT_EQ(stub_->RequestDeletion(&context, request_for(*bob_), &response)
-                  .error_code(),
-              grpc::StatusCode::PERMISSION_DENIED);
-  }
-  {
-    grpc::ClientContext context;
-    client::AuthorizeCall(context, alice_token_);
-    grpc::Status s =
-        stub_->RequestDeletion(&context, request_for(*alice_), &response);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-  }
+  // A member, not an owner.
+  EXPECT_EQ(testing::RequestDeletion(*stub_, c().bob_token(),
+                                     request_by(c().bob()), &response)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // Bob's signature, alice's call.
+  EXPECT_EQ(testing::RequestDeletion(*stub_, c().alice_token(),
+                                     request_by(c().bob()), &response)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  grpc::Status s =
+      testing::RequestDeletion(*stub_, c().alice_token(), by_alice, &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_TRUE(response.receipt().entry().size() > 0);
   tvault::v1::LogEntry logged;
   ASSERT_TRUE(logged.ParseFromString(response.receipt().entry()));
   EXPECT_TRUE(logged.has_deletion_requested());
   // Pending: still readable, and shown as pending.
-  absl::StatusOr<tvault::v1::ListRecordsResponse> listed = List(bob_token_);
+  absl::StatusOr<tvault::v1::ListRecordsResponse> listed =
+      List(c().bob_token());
   ASSERT_TRUE(listed.ok());
   ASSERT_EQ(listed->records_size(), 1);
   EXPECT_EQ(listed->records(0).delete_after(), response.delete_after());
   EXPECT_FALSE(listed->records(0).deleted());
-  EXPECT_TRUE(Download(bob_token_, id).ok());
+  EXPECT_TRUE(Download(c().bob_token(), id).ok());
   // After the delay, maintenance removes the ciphertext.
   std::this_thread::sleep_for(std::chrono::milliseconds(4500));
-  absl::StatusOr<std::string> gone = Download(bob_token_, id);
+  absl::StatusOr<std::string> gone = Download(c().bob_token(), id);
   EXPECT_EQ(gone.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(gone.status().message()), HasSubstr("deleted"));
-  listed = List(bob_token_);
+  listed = List(c().bob_token());
   ASSERT_TRUE(listed.ok());
   ASSERT_EQ(listed->records_size(), 1);
   EXPECT_TRUE(listed->records(0).deleted());
   EXPECT_EQ(listed->records(0).deletion_request_sha256(),
-            Str(crypto::ComputeSha256(
-                crypto::AsBytes(request_for(*alice_).request().body()))));
+            Str(crypto::ComputeSha256(crypto::AsBytes(by_alice.body()))));
   // The log says so.
-  tvault::v1::SignedCheckpoint checkpoint;
-  {
-    grpc::ClientContext context;
-    client::AuthorizeCall(context, bob_token_);
-    ASSERT_TRUE(stub_->GetCheckpoint(&context, {}, &checkpoint).ok());
-  }
-  const std::string text = checkpoint.checkpoint();
+  absl::StatusOr<std::string> checkpoint =
+      testing::GetCheckpoint(*stub_, c().bob_token());
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
+  const std::string& text = *checkpoint;
   const size_t first = text.find('\n') + 1;
   const uint64_t size =
       std::stoull(text.substr(first, text.find('\n', first) - first));
-  tvault::v1::GetLogEntriesRequest entries;
-  entries.set_begin(size - 1);
-  entries.set_end(size);
-  tvault::v1::GetLogEntriesResponse got;
-  grpc::ClientContext context;
-  client::AuthorizeCall(context, bob_token_);
-  ASSERT_TRUE(stub_->GetLogEntries(&context, entries, &got).ok());
+  absl::StatusOr<std::vector<std::string>> entries =
+      testing::GetLogEntries(*stub_, c().bob_token(), size - 1, size);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->size(), 1u);
   tvault::v1::LogEntry last;
-  ASSERT_TRUE(last.ParseFromString(got.entries(0)));
+  ASSERT_TRUE(last.ParseFromString(entries->front()));
   EXPECT_TRUE(last.has_deletion_done());
   EXPECT_EQ(last.deletion_done().record_id(), Str(id));
 }
