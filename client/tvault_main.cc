@@ -6,9 +6,16 @@
 #include "absl/status/status.h"
 #include "client/age_command.h"
 #include "client/commands.h"
+#include "crypto/core_dumps.h"
 #include "crypto/tls_pin.h"
 
 int main(int argc, char** argv) {
+  // Before any key or plaintext is in memory (crypto/core_dumps.h).
+  if (absl::Status s = tvault::crypto::DisableCoreDumps(); !s.ok()) {
+    std::fprintf(stderr, "tvault: error: %s\n",
+                 std::string(s.message()).c_str());
+    return 1;
+  }
   tvault::crypto::RestrictGrpcToTls13();  // before any gRPC use
   CLI::App app{
       "tvault: submit and review testimony records, encrypted on this "

@@ -6,10 +6,18 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "crypto/core_dumps.h"
 #include "vault/serve.h"
 #include "vault/tvaultd_init.h"
 
 int main(int argc, char** argv) {
+  // Before anything holds a secret: no core file may carry the TLS key,
+  // the log signing key or the database key (crypto/core_dumps.h).
+  if (absl::Status s = tvault::crypto::DisableCoreDumps(); !s.ok()) {
+    std::fprintf(stderr, "tvaultd: error: %s\n",
+                 std::string(s.message()).c_str());
+    return 1;
+  }
   CLI::App app{
       "tvaultd: the Testimony Vault server.\nRun `tvaultd COMMAND --help` "
       "for what each command does."};
