@@ -37,6 +37,9 @@ packages=(
   openssl
   # independent Python reader of records (tools/verify_record.py)
   python3 python3-nacl
+  # fault injection into a running tvaultd (tests/reliability/tvault_faults):
+  # libfiu's POSIX preload and fiu-ctrl
+  libfiu-dev fiu-utils
 )
 
 missing=()
