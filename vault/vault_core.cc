@@ -1811,6 +1811,16 @@ absl::StatusOr<tvault::v1::ListRecordsResponse> VaultCore::ListRecords(
   return out;
 }
 
+namespace {
+
+absl::Status RecordDeletedError() {
+  return absl::NotFoundError(
+      "this record was deleted at its owners' request; its tombstone and "
+      "log entries remain");
+}
+
+}  // namespace
+
 absl::Status VaultCore::Download(const SessionTokenHash* token,
                                  const tvault::v1::DownloadRequest& request,
                                  DownloadSink& sink) {
@@ -1841,11 +1851,7 @@ absl::Status VaultCore::Download(const SessionTokenHash* token,
           return s;
         }
         absl::StatusOr<DeletionRow> deletion = txn.FindDeletion(*record_id);
-        if (deletion.ok() && deletion->done) {
-          return absl::NotFoundError(
-              "this record was deleted at its owners' request; its tombstone "
-              "and log entries remain");
-        }
+        if (deletion.ok() && deletion->done) return RecordDeletedError();
         if (!deletion.ok() && !absl::IsNotFound(deletion.status())) {
           return deletion.status();
         }
@@ -1869,6 +1875,11 @@ absl::Status VaultCore::Download(const SessionTokenHash* token,
           txn.ReadChunks(record.record_id, request.offset() + sent, want);
       if (!data.ok()) return data.status();
       if (data->size() != want) {
+        // A due deletion may have run since the download began: that is
+        // no damage, and the caller is told so.
+        absl::StatusOr<DeletionRow> deletion =
+            txn.FindDeletion(record.record_id);
+        if (deletion.ok() && deletion->done) return RecordDeletedError();
         return absl::DataLossError("a stored record's data is missing");
       }
       chunk.set_data(std::move(*data));

@@ -20,11 +20,13 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "client/vault_auth.h"
+#include "crypto/age.h"
 #include "crypto/age_recipients.h"
 #include "crypto/case_descriptor.h"
 #include "crypto/certificate.h"
 #include "crypto/checkpoint.h"
 #include "crypto/grant.h"
+#include "crypto/io.h"
 #include "crypto/merkle.h"
 #include "crypto/secret_bytes.h"
 #include "crypto/signed_note.h"
@@ -2600,6 +2602,82 @@ TEST_F(VaultCoreTest, UnfinishedUploadsExpireWithTheirData) {
                   .ok());
   EXPECT_TRUE(left.empty());
 }
+
+// Found by tests/reliability/tvault_crash: a download that starts before a
+// record's deletion comes due and reads its data after maintenance removed
+// it was answered DATA_LOSS ("a stored record's data is missing"), as if
+// the database were damaged. It is told the record was deleted.
+TEST_F(VaultCoreTest, ADownloadOvertakenByTheRecordsDueDeletionSaysDeleted) {
+  config_.deletion_delay_seconds = 60;  // within the sessions' hour
+  core_ = std::make_unique<VaultCore>(*store_, *log_, root_.public_key(), pin_,
+                                      config_, [this] { return now_; });
+  SetUpCaseWithMember();
+  // An age file of 2.5 MiB to epoch 1: the download reads it in three
+  // parts, one transaction each.
+  crypto::VectorSink sink;
+  const crypto::AgeRecipient* to[] = {&case_.identities[1].recipient()};
+  absl::StatusOr<std::unique_ptr<crypto::AgeEncryptor>> enc =
+      crypto::AgeEncryptor::Create(to, sink);
+  ASSERT_TRUE(enc.ok()) << enc.status();
+  ASSERT_TRUE((*enc)->Write(std::vector<uint8_t>(5 << 19, 0x5a)).ok());
+  ASSERT_TRUE((*enc)->Finish().ok());
+  const std::string file(AsString(sink.bytes()));
+  RecordId id;
+  id.fill(0x6b);
+  std::vector<tvault::v1::UploadRequest> messages(1);
+  tvault::v1::UploadStart* start = messages[0].mutable_start();
+  start->set_case_id(Str(case_.id));
+  start->set_record_id(Str(id));
+  start->set_epoch(1);
+  start->set_total_size(file.size());
+  start->set_sha256(Str(crypto::ComputeSha256(AsBytes(file))));
+  for (size_t at = 0; at < file.size(); at += 1 << 20) {
+    messages.emplace_back().set_data(file.substr(at, 1 << 20));
+  }
+  ListUploadStream stream(std::move(messages));
+  ASSERT_TRUE(core_->Upload(&alice_token_, stream).ok());
+
+  tvault::v1::DeleteRequest body;
+  body.set_version(1);
+  body.set_case_id(Str(case_.id));
+  body.set_record_id(Str(id));
+  body.set_requested_at(now_);
+  body.set_reason("submitted by mistake");
+  tvault::v1::RequestDeletionRequest deletion;
+  *deletion.mutable_request() =
+      crypto::SignStatement(crypto::StatementType::kDelete, body, alice_->sign);
+  ASSERT_TRUE(core_->RequestDeletion(&alice_token_, deletion).ok());
+  now_ += config_.deletion_delay_seconds;  // due, not yet executed
+
+  // Maintenance runs while the first part is on its way to the reader.
+  class MaintainingSink final : public DownloadSink {
+   public:
+    explicit MaintainingSink(VaultCore& core) : core_(core) {}
+    bool Write(const tvault::v1::DownloadChunk& chunk) override {
+      if (received_ == 0) {
+        absl::StatusOr<int64_t> done = core_.Maintain();
+        EXPECT_TRUE(done.ok()) << done.status();
+      }
+      received_ += chunk.data().size();
+      return true;
+    }
+    size_t received_ = 0;
+
+   private:
+    VaultCore& core_;
+  } reader(*core_);
+  tvault::v1::DownloadRequest request;
+  request.set_record_id(Str(id));
+  const absl::Status s = core_->Download(&alice_token_, request, reader);
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("deleted"));
+  EXPECT_EQ(reader.received_, size_t{1} << 20);
+  // And from then on, at once.
+  MaintainingSink again(*core_);
+  EXPECT_EQ(core_->Download(&alice_token_, request, again).code(),
+            absl::StatusCode::kNotFound);
+}
+
 
 }  // namespace
 }  // namespace tvault::vault
