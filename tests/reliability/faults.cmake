@@ -30,10 +30,14 @@ endfunction()
 
 tvault_reliability_driver(tvault_faults)
 tvault_reliability_driver(tvault_canaries)
+tvault_reliability_driver(tvault_tamper)
 
 # The CI short forms.
 add_test(NAME reliability_faults COMMAND tvault_faults --duration 40)
 set_tests_properties(reliability_faults PROPERTIES
+  LABELS reliability TIMEOUT 240)
+add_test(NAME reliability_tamper COMMAND tvault_tamper --duration 45)
+set_tests_properties(reliability_tamper PROPERTIES
   LABELS reliability TIMEOUT 240)
 add_test(NAME reliability_canaries COMMAND tvault_canaries)
 set_tests_properties(reliability_canaries PROPERTIES

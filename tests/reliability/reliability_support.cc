@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -43,6 +44,13 @@ void AddDriverOptions(CLI::App& app, DriverOptions& options,
   app.add_option("--seed", options.seed,
                  "Seed of the random choices (0: from the clock; the seed "
                  "used is printed, to repeat a run)");
+}
+
+void ChooseSeed(DriverOptions& options) {
+  if (options.seed == 0) {
+    options.seed = static_cast<uint64_t>(
+        std::chrono::system_clock::now().time_since_epoch().count());
+  }
 }
 
 Report::Report(std::string program) : program_(std::move(program)) {}
@@ -110,6 +118,26 @@ std::string CodeName(grpc::StatusCode code) {
   return CodeName(static_cast<absl::StatusCode>(code));
 }
 
+void StopAndCheckDatabase(VaultScene& scene, Report& report) {
+  const int status = scene.process().Stop();
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    report.Violation(absl::StrCat(
+        "tvaultd did not stop cleanly on SIGTERM (wait status ", status, ")"));
+  }
+  absl::StatusOr<std::vector<std::string>> problems =
+      CheckDatabaseFile(scene.db_file());
+  if (!problems.ok()) {
+    report.Violation(absl::StrCat("cannot check the database: ",
+                                  problems.status().message()));
+    return;
+  }
+  for (const std::string& p : *problems) {
+    report.Violation(absl::StrCat("database: ", p));
+  }
+  report.Note(absl::StrCat("database checks (integrity_check and structure): ",
+                           problems->empty() ? "ok" : "FAILED"));
+}
+
 int RunInFreshDirectory(const std::string& prefix,
                         const std::function<int(const std::string& dir)>& run) {
   std::string dir = absl::StrCat("/tmp/", prefix, "-XXXXXX");
@@ -149,10 +177,11 @@ absl::StatusOr<std::unique_ptr<VaultScene>> VaultScene::Create(
   return scene;
 }
 
-absl::Status VaultScene::Start() {
+absl::Status VaultScene::Start(bool sign_in) {
   if (absl::Status s = process_->Start(); !s.ok()) return s;
   stub_ = process_->Stub();
-  return case_->SignInAgain(*stub_, process_->pin());
+  return sign_in ? case_->SignInAgain(*stub_, process_->pin())
+                 : absl::OkStatus();
 }
 
 std::string VaultScene::db_file() const {

@@ -47,6 +47,8 @@ struct DriverOptions {
 };
 void AddDriverOptions(CLI::App& app, DriverOptions& options,
                       double default_duration);
+// After parsing: a seed of 0 becomes one from the clock.
+void ChooseSeed(DriverOptions& options);
 
 // Figures (named counters) and violations of one run. Thread-safe.
 class Report {
@@ -101,8 +103,9 @@ class VaultScene {
   static absl::StatusOr<std::unique_ptr<VaultScene>> Create(
       const std::string& config_text);
 
-  // Starts the server (again) and signs the case's accounts in again.
-  absl::Status Start();
+  // Starts the server (again) and, with `sign_in`, signs the case's
+  // accounts in again (without: the sessions stored before go on).
+  absl::Status Start(bool sign_in = true);
 
   VaultProcess& process() { return *process_; }
   tvault::v1::Vault::Stub& stub() { return *stub_; }
@@ -144,6 +147,11 @@ class VaultScene {
 // An error status if the file cannot be opened or read at all.
 absl::StatusOr<std::vector<std::string>> CheckDatabaseFile(
     const std::string& path);
+
+// Stops the scene's server with SIGTERM (a violation unless it exits with
+// status 0), then checks its database with CheckDatabaseFile: each problem
+// is a violation, and a note says whether the checks passed.
+void StopAndCheckDatabase(VaultScene& scene, Report& report);
 
 // Runs `run` with a fresh directory /tmp/PREFIX-XXXXXX (mode 0755, so that
 // an unprivileged child reaches what it is given) and removes it after;

@@ -492,24 +492,7 @@ int FaultCampaign::Run() {
     report_.Set("records acknowledged and verified",
                 static_cast<int64_t>(acknowledged_.size()));
   }
-  const int status = scene_->process().Stop();
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    report_.Violation(absl::StrCat(
-        "tvaultd did not stop cleanly on SIGTERM (wait status ", status, ")"));
-  }
-  absl::StatusOr<std::vector<std::string>> problems =
-      CheckDatabaseFile(scene_->db_file());
-  if (!problems.ok()) {
-    report_.Violation(absl::StrCat("cannot check the database: ",
-                                   problems.status().message()));
-  } else {
-    for (const std::string& p : *problems) {
-      report_.Violation(absl::StrCat("database: ", p));
-    }
-    report_.Note(
-        absl::StrCat("database checks (integrity_check and ",
-                     "structure): ", problems->empty() ? "ok" : "FAILED"));
-  }
+  StopAndCheckDatabase(*scene_, report_);
   return report_.Finish(Clock::now() - start);
 }
 
@@ -524,10 +507,7 @@ int main(int argc, char** argv) {
   tvault::reliability::DriverOptions options;
   tvault::reliability::AddDriverOptions(app, options, 60);
   CLI11_PARSE(app, argc, argv);
-  if (options.seed == 0) {
-    options.seed = static_cast<uint64_t>(
-        std::chrono::system_clock::now().time_since_epoch().count());
-  }
+  tvault::reliability::ChooseSeed(options);
   return tvault::reliability::RunInFreshDirectory(
       "tvault-faults", [&](const std::string& dir) {
         // As `fiu-run -x` sets it up, for every tvaultd this program starts.
