@@ -709,7 +709,10 @@ absl::StatusOr<GotRecord> GetRecord(Member& member, CertificateDirectory& certs,
   absl::StatusOr<std::pair<std::string, tvault::v1::RecordSummary>> found =
       FindRecord(member, *record_id, case_id);
   if (!found.ok()) return found.status();
-  const auto& [cid, summary] = *found;
+  // Not a structured binding: the ScanLog lambda below captures cid, which
+  // clang before 16 refuses for bindings.
+  const std::string& cid = found->first;
+  const tvault::v1::RecordSummary& summary = found->second;
   if (summary.deleted()) {
     return absl::NotFoundError(
         "this record was deleted at its owner's request; only its log entry "
