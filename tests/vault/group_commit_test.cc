@@ -42,6 +42,7 @@
 #include "proto/vault.pb.h"
 #include "tests/crypto/trust_fixture.h"
 #include "tests/temp_dir.h"
+#include "tests/vault/list_upload_stream.h"
 #include "vault/config.h"
 #include "vault/log_tree.h"
 #include "vault/sqlcipher_store.h"
@@ -71,22 +72,6 @@ constexpr char kOrigin[] = "vault.example.org/log";
 std::string Str(absl::Span<const uint8_t> b) {
   return std::string(AsString(b));
 }
-
-// An upload stream from a list of messages.
-class ListUploadStream final : public UploadStream {
- public:
-  explicit ListUploadStream(std::vector<tvault::v1::UploadRequest> messages)
-      : messages_(std::move(messages)) {}
-  bool Read(tvault::v1::UploadRequest& message) override {
-    if (next_ == messages_.size()) return false;
-    message = messages_[next_++];
-    return true;
-  }
-
- private:
-  std::vector<tvault::v1::UploadRequest> messages_;
-  size_t next_ = 0;
-};
 
 // Waits (up to a minute) until `done()`.
 bool Eventually(const std::function<bool()>& done) {

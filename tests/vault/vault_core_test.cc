@@ -37,6 +37,7 @@
 #include "proto/vault.pb.h"
 #include "tests/crypto/trust_fixture.h"
 #include "tests/temp_dir.h"
+#include "tests/vault/list_upload_stream.h"
 #include "vault/config.h"
 #include "vault/rights.h"
 #include "vault/sqlcipher_store.h"
@@ -2534,22 +2535,6 @@ TEST_F(VaultCoreRollbackTest, FreshLogNeverMovesTheMirrorBack) {
 
 namespace tvault::vault {
 namespace {
-
-// An upload stream from a list of messages.
-class ListUploadStream final : public UploadStream {
- public:
-  explicit ListUploadStream(std::vector<tvault::v1::UploadRequest> messages)
-      : messages_(std::move(messages)) {}
-  bool Read(tvault::v1::UploadRequest& message) override {
-    if (next_ == messages_.size()) return false;
-    message = messages_[next_++];
-    return true;
-  }
-
- private:
-  std::vector<tvault::v1::UploadRequest> messages_;
-  size_t next_ = 0;
-};
 
 TEST_F(VaultCoreTest, UnfinishedUploadsExpireWithTheirData) {
   SetUpCaseWithMember();
