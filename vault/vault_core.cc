@@ -2092,31 +2092,43 @@ absl::StatusOr<int64_t> VaultCore::Maintain() {
   if (!status.ok()) return status;
   if (absl::Status s = log_.MirrorCheckpoint(*row); !s.ok()) return s;
 
-  // Due deletions, one commit each, each logged.
+  // Deletions due by now, each logged, many per commit: up to
+  // kMaxDeletionsPerCommit records or about kMaxGroupBytes of ciphertext
+  // (at least one). One per commit, each waiting its turn in the group
+  // commit queue, fell ever further behind a busy vault. Those that come
+  // due meanwhile wait for the next pass, so a pass ends.
   int64_t deleted = 0;
   while (true) {
-    std::optional<DeletionRow> due;
+    int64_t batch = 0;
     absl::Status s = Mutate([&](StoreTransaction& txn, Mutation& m) {
+      batch = 0;
       absl::StatusOr<std::vector<DeletionRow>> rows =
-          txn.DueDeletions(m.now, 1);
+          txn.DueDeletions(now, kMaxDeletionsPerCommit);
       if (!rows.ok()) return rows.status();
-      if (rows->empty()) return absl::OkStatus();
-      due = rows->front();
-      absl::StatusOr<RecordRow> record = txn.FindRecord(due->record_id);
-      if (!record.ok()) return record.status();
-      if (absl::Status e = txn.ExecuteDeletion(due->record_id); !e.ok()) {
-        return e;
+      uint64_t bytes = 0;
+      for (const DeletionRow& due : *rows) {
+        absl::StatusOr<RecordRow> record = txn.FindRecord(due.record_id);
+        if (!record.ok()) return record.status();
+        if (batch > 0 && bytes + record->size > kMaxGroupBytes) break;
+        bytes += record->size;
+        if (absl::Status e = txn.ExecuteDeletion(due.record_id); !e.ok()) {
+          return e;
+        }
+        tvault::v1::LogEntry entry;
+        tvault::v1::DeletionDone* d = entry.mutable_deletion_done();
+        d->set_case_id(Str(record->case_id));
+        d->set_record_id(Str(due.record_id));
+        d->set_request_sha256(Str(due.request_sha256));
+        absl::StatusOr<uint64_t> index =
+            m.Append(txn, std::move(entry), nullptr);
+        if (!index.ok()) return index.status();
+        ++batch;
       }
-      tvault::v1::LogEntry entry;
-      tvault::v1::DeletionDone* d = entry.mutable_deletion_done();
-      d->set_case_id(Str(record->case_id));
-      d->set_record_id(Str(due->record_id));
-      d->set_request_sha256(Str(due->request_sha256));
-      return m.Append(txn, std::move(entry), nullptr).status();
+      return absl::OkStatus();
     });
     if (!s.ok()) return s;
-    if (!due) break;
-    ++deleted;
+    if (batch == 0) break;
+    deleted += batch;
   }
   if (deleted > 0) {
     LogInfo(absl::StrCat(deleted, " record(s) deleted as requested"));

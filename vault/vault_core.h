@@ -74,6 +74,8 @@ inline constexpr int kMaxCertificatesPerCall = 100;
 // first call of a group is always taken, whatever its size).
 inline constexpr size_t kMaxGroupMembers = 64;
 inline constexpr size_t kMaxGroupBytes = size_t{8} << 20;
+// The most due deletions one maintenance commit executes.
+inline constexpr size_t kMaxDeletionsPerCommit = 64;
 
 // What group commit has done since the core was made (tests, benchmarks,
 // an operator's status line).
@@ -175,8 +177,8 @@ class VaultCore {
 
   // Housekeeping: removes expired challenges and sessions; makes sure the
   // latest checkpoint is signed and mirrored; removes the ciphertext of
-  // records whose deletion is due (logging each), then empties the
-  // write-ahead log. Returns rows removed.
+  // records whose deletion was due when it began (logging each; many per
+  // commit), then empties the write-ahead log. Returns rows removed.
   absl::StatusOr<int64_t> Maintain();
 
   const VaultConfig& config() const { return config_; }

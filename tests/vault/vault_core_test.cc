@@ -2588,50 +2588,77 @@ TEST_F(VaultCoreTest, UnfinishedUploadsExpireWithTheirData) {
   EXPECT_TRUE(left.empty());
 }
 
+// An age file of `plaintext` bytes to `identity`: the record profile's
+// header, which is all the vault checks of an upload's content.
+std::string AgeFileOf(const X25519Identity& identity, size_t plaintext) {
+  crypto::VectorSink sink;
+  const crypto::AgeRecipient* to[] = {&identity.recipient()};
+  absl::StatusOr<std::unique_ptr<crypto::AgeEncryptor>> enc =
+      crypto::AgeEncryptor::Create(to, sink);
+  EXPECT_TRUE(enc.ok()) << enc.status();
+  if (!enc.ok()) return "";
+  EXPECT_TRUE((*enc)->Write(std::vector<uint8_t>(plaintext, 0x5a)).ok());
+  EXPECT_TRUE((*enc)->Finish().ok());
+  return std::string(AsString(sink.bytes()));
+}
+
+// Case deletions, with the delay short enough for the sessions' hour.
+class VaultCoreDeletionTest : public VaultCoreTest {
+ protected:
+  void SetUp() override {
+    VaultCoreTest::SetUp();
+    config_.deletion_delay_seconds = 60;
+    core_ = std::make_unique<VaultCore>(*store_, *log_, root_.public_key(),
+                                        pin_, config_, [this] { return now_; });
+    SetUpCaseWithMember();
+  }
+
+  // Stores `file` as record `id` of epoch 1, in messages of 1 MiB.
+  void Store(const RecordId& id, const std::string& file) {
+    std::vector<tvault::v1::UploadRequest> messages(1);
+    tvault::v1::UploadStart* start = messages[0].mutable_start();
+    start->set_case_id(Str(case_.id));
+    start->set_record_id(Str(id));
+    start->set_epoch(1);
+    start->set_total_size(file.size());
+    start->set_sha256(Str(crypto::ComputeSha256(AsBytes(file))));
+    for (size_t at = 0; at < file.size(); at += 1 << 20) {
+      messages.emplace_back().set_data(file.substr(at, 1 << 20));
+    }
+    ListUploadStream stream(std::move(messages));
+    absl::StatusOr<tvault::v1::UploadResponse> stored =
+        core_->Upload(&alice_token_, stream);
+    ASSERT_TRUE(stored.ok()) << stored.status();
+  }
+
+  // Alice (the owner) asks for the deletion of record `id`.
+  void RequestDeletion(const RecordId& id) {
+    tvault::v1::DeleteRequest body;
+    body.set_version(1);
+    body.set_case_id(Str(case_.id));
+    body.set_record_id(Str(id));
+    body.set_requested_at(now_);
+    body.set_reason("submitted by mistake");
+    tvault::v1::RequestDeletionRequest request;
+    *request.mutable_request() = crypto::SignStatement(
+        crypto::StatementType::kDelete, body, alice_->sign);
+    absl::StatusOr<tvault::v1::RequestDeletionResponse> requested =
+        core_->RequestDeletion(&alice_token_, request);
+    ASSERT_TRUE(requested.ok()) << requested.status();
+  }
+};
+
 // Found by tests/reliability/tvault_crash: a download that starts before a
 // record's deletion comes due and reads its data after maintenance removed
 // it was answered DATA_LOSS ("a stored record's data is missing"), as if
 // the database were damaged. It is told the record was deleted.
-TEST_F(VaultCoreTest, ADownloadOvertakenByTheRecordsDueDeletionSaysDeleted) {
-  config_.deletion_delay_seconds = 60;  // within the sessions' hour
-  core_ = std::make_unique<VaultCore>(*store_, *log_, root_.public_key(), pin_,
-                                      config_, [this] { return now_; });
-  SetUpCaseWithMember();
-  // An age file of 2.5 MiB to epoch 1: the download reads it in three
-  // parts, one transaction each.
-  crypto::VectorSink sink;
-  const crypto::AgeRecipient* to[] = {&case_.identities[1].recipient()};
-  absl::StatusOr<std::unique_ptr<crypto::AgeEncryptor>> enc =
-      crypto::AgeEncryptor::Create(to, sink);
-  ASSERT_TRUE(enc.ok()) << enc.status();
-  ASSERT_TRUE((*enc)->Write(std::vector<uint8_t>(5 << 19, 0x5a)).ok());
-  ASSERT_TRUE((*enc)->Finish().ok());
-  const std::string file(AsString(sink.bytes()));
+TEST_F(VaultCoreDeletionTest,
+       ADownloadOvertakenByTheRecordsDueDeletionSaysDeleted) {
+  // 2.5 MiB: the download reads it in three parts, one transaction each.
   RecordId id;
   id.fill(0x6b);
-  std::vector<tvault::v1::UploadRequest> messages(1);
-  tvault::v1::UploadStart* start = messages[0].mutable_start();
-  start->set_case_id(Str(case_.id));
-  start->set_record_id(Str(id));
-  start->set_epoch(1);
-  start->set_total_size(file.size());
-  start->set_sha256(Str(crypto::ComputeSha256(AsBytes(file))));
-  for (size_t at = 0; at < file.size(); at += 1 << 20) {
-    messages.emplace_back().set_data(file.substr(at, 1 << 20));
-  }
-  ListUploadStream stream(std::move(messages));
-  ASSERT_TRUE(core_->Upload(&alice_token_, stream).ok());
-
-  tvault::v1::DeleteRequest body;
-  body.set_version(1);
-  body.set_case_id(Str(case_.id));
-  body.set_record_id(Str(id));
-  body.set_requested_at(now_);
-  body.set_reason("submitted by mistake");
-  tvault::v1::RequestDeletionRequest deletion;
-  *deletion.mutable_request() =
-      crypto::SignStatement(crypto::StatementType::kDelete, body, alice_->sign);
-  ASSERT_TRUE(core_->RequestDeletion(&alice_token_, deletion).ok());
+  ASSERT_NO_FATAL_FAILURE(Store(id, AgeFileOf(case_.identities[1], 5 << 19)));
+  ASSERT_NO_FATAL_FAILURE(RequestDeletion(id));
   now_ += config_.deletion_delay_seconds;  // due, not yet executed
 
   // Maintenance runs while the first part is on its way to the reader.
@@ -2663,6 +2690,40 @@ TEST_F(VaultCoreTest, ADownloadOvertakenByTheRecordsDueDeletionSaysDeleted) {
             absl::StatusCode::kNotFound);
 }
 
+// Found by tests/reliability/tvault_soak: maintenance executed due
+// deletions one per commit, each waiting for its turn in the group commit
+// queue, so under load they came due faster than they went and the disk
+// filled with what owners had deleted. Now many go in one commit (each
+// still logged), and one maintenance pass ends once those due at its
+// start are done.
+TEST_F(VaultCoreDeletionTest, MaintenanceExecutesDueDeletionsManyPerCommit) {
+  const std::string file = AgeFileOf(case_.identities[1], 65536);
+  std::vector<RecordId> ids(100);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ids[i].fill(static_cast<uint8_t>(i));
+    ASSERT_NO_FATAL_FAILURE(Store(ids[i], file));
+    ASSERT_NO_FATAL_FAILURE(RequestDeletion(ids[i]));
+  }
+  now_ += config_.deletion_delay_seconds;
+  const uint64_t log_before = LogSize();
+  const GroupCommitStats before = core_->group_commit_stats();
+  absl::StatusOr<int64_t> done = core_->Maintain();
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(*done, 100);
+  const GroupCommitStats after = core_->group_commit_stats();
+  EXPECT_LE(after.groups - before.groups, 3u);
+  EXPECT_EQ(LogSize(), log_before + 100);  // one DeletionDone each
+  for (const RecordId& id : ids) {
+    tvault::v1::DownloadRequest request;
+    request.set_record_id(Str(id));
+    class NoSink final : public DownloadSink {
+     public:
+      bool Write(const tvault::v1::DownloadChunk&) override { return true; }
+    } sink;
+    EXPECT_EQ(core_->Download(&alice_token_, request, sink).code(),
+              absl::StatusCode::kNotFound);
+  }
+}
 
 }  // namespace
 }  // namespace tvault::vault
