@@ -276,6 +276,9 @@ grpc::Status VaultGrpcService::Upload(
   });
   grpc::Status status =
       WithToken(context, response, [&](const SessionTokenHash* token) {
+        absl::StatusOr<StreamSlots::Slot> slot = streams_.Acquire(token);
+        if (!slot.ok())
+          return absl::StatusOr<tvault::v1::UploadResponse>(slot.status());
         return core_.Upload(token, stream);
       });
   StartClock(context, CallDeadlines::Wait::kCall);  // to send the answer
@@ -297,6 +300,8 @@ grpc::Status VaultGrpcService::Download(
   if (!token.ok()) return ToGrpcStatus(token.status());
   const SessionTokenHash* hash = token->has_value() ? &**token : nullptr;
   if (absl::Status s = limiter_.Admit(hash); !s.ok()) return ToGrpcStatus(s);
+  absl::StatusOr<StreamSlots::Slot> slot = streams_.Acquire(hash);
+  if (!slot.ok()) return ToGrpcStatus(slot.status());
   GrpcDownloadSink sink(writer, [&](bool waiting) {
     if (waiting) {
       StartClock(context, CallDeadlines::Wait::kCallerToTake);

@@ -12,6 +12,10 @@
 // - Every call but GetServerInfo is counted by the rate limiter
 //   (vault/rate_limiter.h) before it reaches VaultCore: by its token's
 //   hash, or in the shared budget of calls without a session.
+// - Upload and Download first take a slot of StreamSlots
+//   (vault/stream_slots.h): at most kMaxStreamsPerSession per session and
+//   kMaxConcurrentStreams in all run at once, so streams never hold every
+//   server thread; past either, RESOURCE_EXHAUSTED.
 // - With a CallDeadlines (vault/call_deadlines.h), the streams restart
 //   its clock whenever they wait for the caller; unary calls are timed by
 //   its global callbacks alone.
@@ -26,6 +30,7 @@
 #include "proto/vault.grpc.pb.h"
 #include "vault/call_deadlines.h"
 #include "vault/rate_limiter.h"
+#include "vault/stream_slots.h"
 #include "vault/vault_core.h"
 
 namespace tvault::vault {
@@ -41,7 +46,8 @@ class VaultGrpcService final : public tvault::v1::Vault::Service {
   explicit VaultGrpcService(VaultCore& core, CallDeadlines* deadlines = nullptr)
       : core_(core),
         deadlines_(deadlines),
-        limiter_(core.config().max_requests_per_minute) {}
+        limiter_(core.config().max_requests_per_minute, MonotonicSeconds,
+                 core.config().session_ttl_seconds) {}
 
   grpc::Status GetServerInfo(grpc::ServerContext* context,
                              const tvault::v1::GetServerInfoRequest* request,
@@ -132,6 +138,7 @@ class VaultGrpcService final : public tvault::v1::Vault::Service {
   VaultCore& core_;
   CallDeadlines* const deadlines_;
   RateLimiter limiter_;
+  StreamSlots streams_;
 };
 
 }  // namespace tvault::vault

@@ -25,6 +25,7 @@
 #include "vault/grpc_service.h"
 #include "vault/logging.h"
 #include "vault/sqlcipher_store.h"
+#include "vault/stream_slots.h"
 #include "vault/transparency_log.h"
 #include "vault/tvaultd_init.h"
 #include "vault/vault_core.h"
@@ -36,6 +37,10 @@ namespace {
 // running (measured: ~5 s of a 10 s grace), so keep it short.
 constexpr auto kShutdownGrace = std::chrono::seconds(1);
 constexpr int kMaxServerThreads = 64;
+constexpr int kHandshakeTimeoutMs = 20 * 1000;
+// Streams never hold every thread (vault/stream_slots.h): unary calls and
+// the quick refusal of streams past the cap keep some.
+static_assert(kMaxServerThreads >= kMaxConcurrentStreams + 16);
 
 // "HOST:PORT" with the port replaced by `port`.
 std::string BoundAddress(const std::string& listen, int port) {
@@ -163,6 +168,12 @@ int RunServe(const ServeArgs& args) {
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
                              10 * 60 * 1000);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 32);
+  // A connection that has not finished its TLS handshake and sent its
+  // HTTP/2 settings within 20 s is closed (gRPC's default is 120 s: half
+  // handshakes and silent connections held descriptors that long;
+  // tests/reliability/tvault_abuse). Generous for a client over Tor.
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                             kHandshakeTimeoutMs);
   builder.AddChannelArgument(
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5 * 60 * 1000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
