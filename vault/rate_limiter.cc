@@ -25,9 +25,11 @@ int64_t MonotonicSeconds() {
       .count();
 }
 
-RateLimiter::RateLimiter(int64_t per_minute, std::function<int64_t()> clock)
+RateLimiter::RateLimiter(int64_t per_minute, std::function<int64_t()> clock,
+                         int64_t keep_seconds)
     : per_minute_(std::max<int64_t>(per_minute, 1)),
       capacity_(per_minute_ * kUnitsPerCall),
+      keep_seconds_(std::max<int64_t>(keep_seconds, 0)),
       clock_(std::move(clock)) {
   const int64_t now = clock_();
   MutexLock lock(mu_);
@@ -56,7 +58,8 @@ void RateLimiter::Sweep(int64_t now) {
   last_sweep_ = now;
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     Refill(it->second, now);
-    if (it->second.units >= capacity_) {
+    if (it->second.units >= capacity_ &&
+        now - it->second.last_call >= keep_seconds_) {
       it = sessions_.erase(it);
     } else {
       ++it;
@@ -71,6 +74,7 @@ absl::Status RateLimiter::Admit(const SessionTokenHash* token) {
   if (token != nullptr) {
     auto it = sessions_.find(token->bytes);
     if (it != sessions_.end()) {
+      it->second.last_call = now;
       if (const int64_t wait = Take(it->second, now); wait > 0) {
         return TryAgain(absl::StrCat("this session made more calls than the "
                                      "vault accepts (",
@@ -93,7 +97,7 @@ absl::Status RateLimiter::Admit(const SessionTokenHash* token) {
       Sweep(now);
     }
     if (sessions_.size() < kMaxSessionBuckets) {
-      sessions_.emplace(token->bytes, Bucket{capacity_, now});
+      sessions_.emplace(token->bytes, Bucket{capacity_, now, now});
     }
   }
   return absl::OkStatus();

@@ -18,10 +18,15 @@
 // not ask): it touches no database, and counting it would only let it
 // crowd out sign-ins.
 //
-// Memory: a bucket that has refilled completely is the same as no bucket
-// and is dropped (all are looked at once a minute). At most
-// kMaxSessionBuckets exist; past that, a new session's calls keep being
-// charged to the shared budget until buckets free up.
+// Memory: a bucket that has refilled completely and has not been used for
+// `keep_seconds` (the session lifetime: past it the token is worthless) is
+// dropped (all are looked at once a minute). Dropping a full bucket sooner
+// would make a session in use that stays under its budget unknown again,
+// and its next call would be charged to the shared budget: during a flood
+// without a session it would be refused (found by
+// tests/reliability/tvault_abuse). At most kMaxSessionBuckets exist; past
+// that, a new session's calls keep being charged to the shared budget
+// until buckets free up.
 //
 // The price of having no addresses: a flood of calls without a session
 // empties the shared budget for everyone, so while it lasts nobody can
@@ -53,8 +58,11 @@ class RateLimiter {
   static constexpr size_t kMaxSessionBuckets = 65536;
 
   // `per_minute` >= 1. `clock` gives whole seconds that never go back.
+  // `keep_seconds`: how long an unused full bucket is kept (0: dropped at
+  // the next look).
   explicit RateLimiter(int64_t per_minute,
-                       std::function<int64_t()> clock = MonotonicSeconds);
+                       std::function<int64_t()> clock = MonotonicSeconds,
+                       int64_t keep_seconds = 0);
 
   // Counts one call of the session whose token hashes to `token` (nullptr:
   // a call without a session). OK, or ResourceExhausted saying when to try
@@ -69,7 +77,8 @@ class RateLimiter {
   // `per_minute` units a second and integer arithmetic stays exact.
   struct Bucket {
     int64_t units = 0;
-    int64_t updated = 0;  // clock seconds
+    int64_t updated = 0;    // clock seconds
+    int64_t last_call = 0;  // clock seconds of the last call admitted
   };
 
   void Refill(Bucket& bucket, int64_t now) const;
@@ -80,6 +89,7 @@ class RateLimiter {
 
   const int64_t per_minute_;
   const int64_t capacity_;  // units of a full bucket
+  const int64_t keep_seconds_;
   const std::function<int64_t()> clock_;
   Mutex mu_;
   Bucket shared_ ABSL_GUARDED_BY(mu_);

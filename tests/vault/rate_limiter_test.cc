@@ -119,6 +119,33 @@ TEST_F(VaultRateLimiterTest, IdleBucketsAreDropped) {
   EXPECT_EQ(limiter.session_buckets(), 1u);
 }
 
+TEST_F(VaultRateLimiterTest,
+       ASessionInUseUnderItsBudgetKeepsItThroughAFloodWithoutSession) {
+  // Buckets kept for the session lifetime, as tvaultd configures them.
+  RateLimiter limiter(10, clock_, /*keep_seconds=*/3600);
+  const SessionTokenHash alice = Token(1);
+  ASSERT_TRUE(limiter.Admit(&alice).ok());  // her first call: shared budget
+  // Callers without a session empty the shared budget and keep it empty,
+  // while alice makes a call now and then, far below her budget (so her
+  // bucket is always full again when the buckets are looked at).
+  for (int minute = 0; minute < 5; ++minute) {
+    while (limiter.Admit(nullptr).ok()) {
+    }
+    now_ += 30;
+    while (limiter.Admit(nullptr).ok()) {
+    }
+    EXPECT_TRUE(limiter.Admit(&alice).ok()) << "minute " << minute;
+    now_ += 31;
+  }
+  // Unused for the session lifetime, the bucket goes.
+  now_ += 3600;
+  const SessionTokenHash other = Token(2);
+  ASSERT_TRUE(limiter.Admit(&other).ok());
+  now_ += 60;
+  ASSERT_TRUE(limiter.Admit(&other).ok());
+  EXPECT_EQ(limiter.session_buckets(), 1u);
+}
+
 TEST_F(VaultRateLimiterTest, TheNumberOfBucketsIsCapped) {
   RateLimiter limiter(100000, clock_);
   const size_t cap = RateLimiter::kMaxSessionBuckets;
