@@ -31,6 +31,17 @@ endfunction()
 tvault_reliability_driver(tvault_faults)
 tvault_reliability_driver(tvault_canaries)
 tvault_reliability_driver(tvault_tamper)
+tvault_reliability_driver(tvault_abuse)
+# Completed TLS handshakes that then stay silent.
+find_package(OpenSSL 3.0 REQUIRED)
+target_link_libraries(tvault_abuse PRIVATE OpenSSL::SSL)
+
+# Regression test of what tvault_abuse found: streams never hold every
+# server thread.
+tvault_test(stream_slots_test SOURCES stream_slots_test.cc LIBS tvault_e2e)
+target_compile_definitions(stream_slots_test PRIVATE
+  TVAULTD_BIN="$<TARGET_FILE:tvaultd>")
+add_dependencies(stream_slots_test tvaultd)
 
 # The CI short forms.
 add_test(NAME reliability_faults COMMAND tvault_faults --duration 40)
@@ -38,6 +49,9 @@ set_tests_properties(reliability_faults PROPERTIES
   LABELS reliability TIMEOUT 240)
 add_test(NAME reliability_tamper COMMAND tvault_tamper --duration 45)
 set_tests_properties(reliability_tamper PROPERTIES
+  LABELS reliability TIMEOUT 240)
+add_test(NAME reliability_abuse COMMAND tvault_abuse --duration 63)
+set_tests_properties(reliability_abuse PROPERTIES
   LABELS reliability TIMEOUT 240)
 add_test(NAME reliability_canaries COMMAND tvault_canaries)
 set_tests_properties(reliability_canaries PROPERTIES

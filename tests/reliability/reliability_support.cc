@@ -119,6 +119,9 @@ std::string CodeName(grpc::StatusCode code) {
 }
 
 void StopAndCheckDatabase(VaultScene& scene, Report& report) {
+  const ProcessMemory memory = ReadProcessMemory(scene.process().pid());
+  report.Set("server RSS at end, KiB", memory.rss_kib);
+  report.Set("server peak RSS, KiB", memory.peak_kib);
   const int status = scene.process().Stop();
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     report.Violation(absl::StrCat(

@@ -148,9 +148,10 @@ class VaultScene {
 absl::StatusOr<std::vector<std::string>> CheckDatabaseFile(
     const std::string& path);
 
-// Stops the scene's server with SIGTERM (a violation unless it exits with
-// status 0), then checks its database with CheckDatabaseFile: each problem
-// is a violation, and a note says whether the checks passed.
+// Records the server's RSS now and its peak ("server RSS at end, KiB",
+// "server peak RSS, KiB"), stops it with SIGTERM (a violation unless it
+// exits with status 0), then checks its database with CheckDatabaseFile: each
+// problem is a violation, and a note says whether the checks passed.
 void StopAndCheckDatabase(VaultScene& scene, Report& report);
 
 // Runs `run` with a fresh directory /tmp/PREFIX-XXXXXX (mode 0755, so that

@@ -484,9 +484,6 @@ int FaultCampaign::Run() {
       Record(upload, response.receipt(), "after the campaign");
     }
   }
-  const ProcessMemory memory = ReadProcessMemory(scene_->process().pid());
-  report_.Set("server RSS at end, KiB", memory.rss_kib);
-  report_.Set("server peak RSS, KiB", memory.peak_kib);
   {
     MutexLock lock(mu_);
     report_.Set("records acknowledged and verified",
