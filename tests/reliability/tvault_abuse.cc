@@ -70,7 +70,6 @@ using vault::testing::kMiB;
 using vault::testing::NewRecordId;
 
 constexpr int kCallDeadlineSeconds = 3;
-constexpr int kSessionTtlSeconds = 60;
 
 // The phases, in order.
 constexpr const char* kPhases[] = {"baseline",  "garbage", "idle",
@@ -127,7 +126,11 @@ class AbuseCampaign {
         bound_ms_(bound_ms),
         max_rss_mib_(max_rss_mib),
         report_("tvault_abuse"),
-        rng_(options.seed) {}
+        rng_(options.seed),
+        // Short enough that the run sees a session expire; at least the
+        // vault's minimum (60 s).
+        session_ttl_seconds_(std::clamp(
+            static_cast<int>(options.duration_seconds * 0.9), 60, 3600)) {}
   int Run();
 
  private:
@@ -160,6 +163,7 @@ class AbuseCampaign {
   const int max_rss_mib_;
   Report report_;
   std::mt19937_64 rng_;
+  const int session_ttl_seconds_;
   std::unique_ptr<VaultScene> scene_;
   std::atomic<int> phase_{0};
   std::atomic<bool> done_{false};
@@ -216,12 +220,12 @@ void AbuseCampaign::WellBehavedClient() {
     const Clock::time_point start = Clock::now();
     const int phase = phase_;
     // As a real client would: a new session well before the old one ends
-    // (sessions last kSessionTtlSeconds here), taken into use once its
+    // (sessions last session_ttl_seconds_ here), taken into use once its
     // first call is admitted. Sign-ins and a new session's first call
     // share the budget of calls without a session (vault/rate_limiter.h),
     // which the auth phase floods; the old session goes on meanwhile.
     if (next_token.empty() &&
-        start - signed_in > std::chrono::seconds(kSessionTtlSeconds / 3)) {
+        start - signed_in > std::chrono::seconds(session_ttl_seconds_ / 3)) {
       absl::StatusOr<std::string> renewed = vault::testing::SignIn(
           *stub, scene_->process().pin(), c.alice().sign);
       if (renewed.ok()) {
@@ -603,9 +607,9 @@ void AbuseCampaign::Auth(Clock::time_point end) {
 
 void AbuseCampaign::ExpiredSession() {
   const auto age = Clock::now() - old_session_made_;
-  if (age < std::chrono::seconds(kSessionTtlSeconds + 2)) {
-    std::this_thread::sleep_until(old_session_made_ +
-                                  std::chrono::seconds(kSessionTtlSeconds + 2));
+  if (age < std::chrono::seconds(session_ttl_seconds_ + 2)) {
+    std::this_thread::sleep_until(
+        old_session_made_ + std::chrono::seconds(session_ttl_seconds_ + 2));
   }
   std::unique_ptr<Vault::Stub> stub = NewStub();
   // An unknown (or long idle) token is first charged to the budget without
@@ -633,7 +637,7 @@ int AbuseCampaign::Run() {
             << options_.duration_seconds << " s" << std::endl;
   absl::StatusOr<std::unique_ptr<VaultScene>> scene = VaultScene::Create(
       absl::StrCat("call_deadline_seconds = ", kCallDeadlineSeconds,
-                   "\nsession_ttl_seconds = ", kSessionTtlSeconds, "\n"));
+                   "\nsession_ttl_seconds = ", session_ttl_seconds_, "\n"));
   if (!scene.ok()) {
     report_.Violation(
         absl::StrCat("cannot set up the vault: ", scene.status().message()));

@@ -15,15 +15,17 @@
 //   core_pattern points) and the kernel reports no dump (WCOREDUMP).
 //
 // Canaries, through the real programs: an organisation, a vault and a
-// reviewer set up with the tvault CLI, a case and an invite; a family
-// submits a testimony holding a canary string through `tvault submit
-// --invite` from a fresh --home, working directory, $HOME and
-// $XDG_DATA_HOME; the reviewer reads it back (so the canary did travel).
-// Then the canary (raw, hex, base64), the title, the case's age identity,
+// reviewer set up with the tvault CLI and a case; then, for --duration
+// seconds (at least once), an invite and a family that submits a
+// testimony holding its own canary string (and a canary title) through
+// `tvault submit --invite` from a fresh --home, working directory, $HOME
+// and $XDG_DATA_HOME; the reviewer reads each back (so the canary did
+// travel). Then every canary (raw, hex, base64), the case's age identity,
 // the reviewer's secret keys (seed and X25519 secret, raw, hex, base64,
-// Bech32) and the invite's seed must appear nowhere in the vault's data
-// directory (database, WAL, every file), its checkpoint copy, its log,
-// nor in anything the family's submission left (which must be nothing).
+// Bech32), every invite's seed and string and the database key must
+// appear nowhere in the vault's data directory (database, WAL, every
+// file, while it runs and once stopped), its checkpoint copy, its log,
+// nor in anything the families' submissions left (which must be nothing).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -178,8 +180,8 @@ std::string LimitsCoreLine(pid_t pid) {
 
 class CanaryRun {
  public:
-  explicit CanaryRun(std::string dir)
-      : dir_(std::move(dir)), report_("tvault_canaries") {}
+  CanaryRun(std::string dir, const DriverOptions& options)
+      : dir_(std::move(dir)), options_(options), report_("tvault_canaries") {}
   int Run();
 
  private:
@@ -197,6 +199,7 @@ class CanaryRun {
                      bool with_passphrase = true);
 
   const std::string dir_;
+  const DriverOptions options_;
   Report report_;
   std::string core_pattern_;
 };
@@ -515,10 +518,6 @@ void CanaryRun::CheckCanaries() {
   out =
       ok ? Tvault(reviewer, {"case", "create", "--title", "Canary case"}) : "";
   const std::string case_id = WordAfter(out, "Case \"Canary case\" created: ");
-  out = case_id.empty() ? ""
-                        : Tvault(reviewer, {"invite", "create", case_id,
-                                            "--expires", "2d", "--uses", "1"});
-  const std::string invite = LineWith(out, "tvault-invite-1:");
   // The case's identity, exported to a file outside every searched place
   // (and removed once read).
   const std::string key_file = dir_ + "/case-key.txt";
@@ -527,52 +526,81 @@ void CanaryRun::CheckCanaries() {
   }
   const std::string case_key = ReadTestFile(key_file);
   fs::remove(key_file);
-  if (invite.empty() || case_key.empty()) {
+  if (case_key.empty()) {
     stop_server();
     return;
   }
-  WriteTestFile(dir_ + "/invite.txt", invite + "\n", 0600);
 
-  // The family: a fresh home, working directory, $HOME and $XDG_DATA_HOME.
-  const std::string family = dir_ + "/family";
-  for (const char* d : {"family-cwd", "family-home", "family-xdg"}) {
-    fs::create_directories(dir_ + "/" + d);
+  // Families, one invite each, until the duration is spent (at least one).
+  std::vector<Secret> secrets;
+  std::vector<std::string> family_dirs;
+  std::string control_testimony;
+  const Clock::time_point end =
+      Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(
+                         options_.duration_seconds * 1000));
+  for (int n = 0; n == 0 || Clock::now() < end; ++n) {
+    out = Tvault(reviewer, {"invite", "create", case_id, "--expires", "2d",
+                            "--uses", "1"});
+    const std::string invite = LineWith(out, "tvault-invite-1:");
+    if (invite.empty()) break;
+    const std::string family = absl::StrCat(dir_, "/family-", n);
+    const std::string invite_file = absl::StrCat(dir_, "/invite-", n, ".txt");
+    WriteTestFile(invite_file, invite + "\n", 0600);
+    // A fresh home, working directory, $HOME and $XDG_DATA_HOME.
+    for (const char* d : {"cwd", "phone-home", "xdg"}) {
+      fs::create_directories(family + "-" + d);
+      family_dirs.push_back(family + "-" + d);
+    }
+    family_dirs.push_back(family);
+    const std::string canary = absl::StrCat(kCanary, "-", n);
+    const std::string title = absl::StrCat(kTitleCanary, "-", n);
+    const std::string testimony = absl::StrCat(dir_, "/testimony-", n, ".txt");
+    WriteTestFile(testimony,
+                  absl::StrCat("They came at night.\n", canary,
+                               "\nThey took him to the station.\n"),
+                  0600);
+    if (n == 0) control_testimony = testimony;
+    RunOptions phone;
+    phone.working_dir = family + "-cwd";
+    phone.extra_env = {"HOME=" + family + "-phone-home",
+                       "XDG_DATA_HOME=" + family + "-xdg"};
+    out = Tvault(family,
+                 {"submit", testimony, "--invite", invite_file, "--title",
+                  title, "--relation", "sister"},
+                 phone, /*with_passphrase=*/false);
+    fs::remove(invite_file);
+    const std::string record = WordAfter(out, "stored record ");
+    if (record.size() != 32) {
+      report_.Violation(absl::StrCat(
+          "the invite submission did not report its record: ", out));
+      break;
+    }
+    report_.Count("invite submissions");
+    // The reviewer reads it back: the canary did reach the vault.
+    Tvault(reviewer, {"records", "get", record, "--case", case_id, "-o",
+                      dir_ + "/read-back.txt"});
+    if (!absl::StrContains(ReadTestFile(dir_ + "/read-back.txt"), canary)) {
+      report_.Violation("the reviewer did not read the canary back");
+    }
+    fs::remove(dir_ + "/read-back.txt");
+    secrets.push_back(
+        {absl::StrCat("plaintext canary ", n), Encodings(canary)});
+    secrets.push_back({absl::StrCat("title canary ", n), Encodings(title)});
+    absl::StatusOr<crypto::ParsedInvite> parsed =
+        crypto::ParseInvite(crypto::AsBytes(invite), vault::testing::Now());
+    if (!parsed.ok()) {
+      report_.Violation(
+          absl::StrCat("cannot parse the invite: ", parsed.status().message()));
+    } else {
+      secrets.push_back(
+          {absl::StrCat("the seed of invite ", n),
+           Encodings(std::string(crypto::AsString(parsed->seed.span())))});
+      secrets.push_back({absl::StrCat("invite string ", n), {invite}});
+    }
   }
-  const std::string testimony = dir_ + "/testimony.txt";
-  WriteTestFile(testimony,
-                absl::StrCat("They came at night.\n", kCanary,
-                             "\nThey took him to the station.\n"),
-                0600);
-  RunOptions phone;
-  phone.working_dir = dir_ + "/family-cwd";
-  phone.extra_env = {"HOME=" + dir_ + "/family-home",
-                     "XDG_DATA_HOME=" + dir_ + "/family-xdg"};
-  out = Tvault(family,
-               {"submit", testimony, "--invite", dir_ + "/invite.txt",
-                "--title", kTitleCanary, "--relation", "sister"},
-               phone, /*with_passphrase=*/false);
-  const std::string record = WordAfter(out, "stored record ");
-  if (record.size() != 32) {
-    report_.Violation(
-        absl::StrCat("the invite submission did not report its record: ", out));
-    stop_server();
-    return;
-  }
-  report_.Count("invite submissions");
-  // The reviewer reads it back: the canary did reach the vault, encrypted.
-  out = Tvault(reviewer, {"records", "get", record, "--case", case_id, "-o",
-                          dir_ + "/read-back.txt"});
-  if (!absl::StrContains(ReadTestFile(dir_ + "/read-back.txt"), kCanary)) {
-    report_.Violation("the reviewer did not read the canary back");
-  }
-  fs::remove(dir_ + "/read-back.txt");
 
-  // The secrets.
-  std::vector<Secret> secrets{
-      {"the plaintext canary", Encodings(kCanary)},
-      {"the title canary", Encodings(kTitleCanary)},
-      {"the database key", {kTestDbKeyHex}},
-  };
+  // The keys.
+  secrets.push_back({"the database key", {kTestDbKeyHex}});
   {
     const std::string identity = std::string(
         absl::StripAsciiWhitespace(LineWith(case_key, "AGE-SECRET-KEY-1")));
@@ -620,33 +648,19 @@ void CanaryRun::CheckCanaries() {
       secrets.push_back(std::move(s));
     }
   }
-  {
-    absl::StatusOr<crypto::ParsedInvite> parsed =
-        crypto::ParseInvite(crypto::AsBytes(invite), vault::testing::Now());
-    if (!parsed.ok()) {
-      report_.Violation(
-          absl::StrCat("cannot parse the invite: ", parsed.status().message()));
-    } else {
-      secrets.push_back(
-          {"the invite's seed",
-           Encodings(std::string(crypto::AsString(parsed->seed.span())))});
-      secrets.push_back({"the invite string", {invite}});
-    }
-  }
   report_.Set("secrets searched for", static_cast<int64_t>(secrets.size()));
   // The search's own control: it finds the canary where it is.
-  if (Found(secrets, ReadTestFile(testimony)).empty()) {
+  if (Found(secrets, ReadTestFile(control_testimony)).empty()) {
     report_.Violation("the search does not find the canary in the testimony");
   }
 
-  // The family's side: nothing at all left.
+  // The families' side: nothing at all left.
   std::vector<std::string> left;
-  for (const char* d : {"family", "family-cwd", "family-home", "family-xdg"}) {
-    for (std::string& f : FilesUnder(dir_ + "/" + d))
-      left.push_back(std::move(f));
+  for (const std::string& d : family_dirs) {
+    for (std::string& file : FilesUnder(d)) left.push_back(std::move(file));
   }
-  for (const std::string& f : left) {
-    report_.Violation(absl::StrCat("the invite submission left a file: ", f));
+  for (const std::string& file : left) {
+    report_.Violation(absl::StrCat("an invite submission left a file: ", file));
   }
   Search(secrets, "the family's side", left);
 
@@ -684,10 +698,12 @@ int main(int argc, char** argv) {
       "tvault_canaries: core dumps of tvaultd and tvault are disabled, and a "
       "plaintext canary and the client's keys never reach the server's "
       "files or logs, nor a family's device after an invite submission"};
+  tvault::reliability::DriverOptions options;
+  tvault::reliability::AddDriverOptions(app, options, 0);
   CLI11_PARSE(app, argc, argv);
   return tvault::reliability::RunInFreshDirectory(
-      "tvault-canaries", [](const std::string& dir) {
-        tvault::reliability::CanaryRun run(dir);
+      "tvault-canaries", [&](const std::string& dir) {
+        tvault::reliability::CanaryRun run(dir, options);
         return run.Run();
       });
 }
