@@ -497,15 +497,17 @@ void AbuseCampaign::Streams(Clock::time_point end) {
 }
 
 void AbuseCampaign::SlowSenders(Clock::time_point end) {
-  // Dave (a contributor, entitled to upload) in a second session, 16
-  // uploads at once, each sending one byte a second; the vault allows him
-  // max_pending_uploads (4) unfinished uploads.
+  // Bob (a member of the case, entitled to upload; dave's unfinished
+  // uploads from the oversized phase already fill his allowance) in a
+  // second session, 16 uploads at once, each sending one byte a second;
+  // the vault allows him max_pending_uploads (4) unfinished uploads, and a
+  // session 4 streams at once.
   const RecordsCase& c = scene_->records_case();
   absl::StatusOr<std::string> token = vault::testing::SignIn(
-      scene_->stub(), scene_->process().pin(), c.dave().sign);
+      scene_->stub(), scene_->process().pin(), c.bob().sign);
   if (!token.ok()) {
     report_.Violation(
-        absl::StrCat("dave cannot sign in: ", token.status().message()));
+        absl::StrCat("bob cannot sign in: ", token.status().message()));
     return;
   }
   std::vector<std::thread> threads;
@@ -531,7 +533,9 @@ void AbuseCampaign::SlowSenders(Clock::time_point end) {
           if (open) ++bytes;
         }
         report_.Count("abuse: slow sender: bytes trickled", bytes);
-        context.TryCancel();
+        // Still sending at the phase's end: give up; otherwise the vault
+        // ended the stream, and Finish says how.
+        if (open) context.TryCancel();
         grpc::Status s = writer->Finish();
         Outcome("slow upload (1 byte/s)", s, /*must_fail=*/false);
       }
