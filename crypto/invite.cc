@@ -196,7 +196,10 @@ absl::StatusOr<CreatedInvite> CreateInvite(const CaseChain& chain,
         "-byte limit (QR code); shorten the server bundle"));
   }
   out.text = SecretBytes(kInvitePrefix.size() + encoded.size());
-  std::copy(kInvitePrefix.begin(), kInvitePrefix.end(), out.text.data());
+  // data() and size(), never begin() and end(): clang 14 may fold begin()
+  // to this file's copy of the literal and take end() from the inline
+  // variable another file defined, and copy nothing.
+  std::copy_n(kInvitePrefix.data(), kInvitePrefix.size(), out.text.data());
   std::copy(encoded.data(), encoded.data() + encoded.size(),
             out.text.data() + kInvitePrefix.size());
   return out;
