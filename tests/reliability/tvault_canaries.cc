@@ -340,15 +340,23 @@ void CanaryRun::CheckCoreDumps() {
       const pid_t pid =
           SpawnAs(p.argv, kNobody, cwd,
                   absl::StrCat(dir_, "/nobody-", p.who.size(), ".log"), &fds);
-      // Wait until it has run its main (the entries change owner then);
-      // the control is given a second.
+      // Between fork and exec the child's entries belong to root too (its
+      // change of user made it undumpable until exec): first wait for the
+      // exec, then for its main to clear the flag and the limit (the
+      // control is given a second).
+      std::error_code ec;
+      const fs::path binary = fs::canonical(p.argv[0], ec);
+      const std::string exe = absl::StrCat("/proc/", pid, "/exe");
+      for (int i = 0; i < 200 && fs::read_symlink(exe, ec) != binary; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
       struct stat st {};
       bool root_owned = false;
       for (int i = 0; i < (p.dumpable ? 20 : 100) && !root_owned; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         root_owned =
             ::stat(absl::StrCat("/proc/", pid, "/status").c_str(), &st) == 0 &&
-            st.st_uid == 0;
+            st.st_uid == 0 && absl::StrContains(LimitsCoreLine(pid), " 0 ");
       }
       if (p.dumpable) {
         report_.Note(absl::StrCat(p.who, " as nobody: /proc/PID owned by uid ",
