@@ -31,7 +31,11 @@
 
 namespace tvault::vault {
 
-inline constexpr int kMaxConcurrentStreams = 40;
+// 64 clients, each with a stream at a time, are served without a refusal
+// (tests/reliability/tvault_soak); each upload stream may hold up to 5 MiB
+// of data in memory (a storage batch and a message), so about 480 MiB at
+// most.
+inline constexpr int kMaxConcurrentStreams = 96;
 inline constexpr int kMaxStreamsPerSession = 4;
 
 class StreamSlots {

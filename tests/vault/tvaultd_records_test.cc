@@ -4,6 +4,8 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -429,6 +431,83 @@ TEST_F(RecordsTest, AServerKilledMidUploadLosesNothingAcknowledged) {
   absl::StatusOr<std::string> back = Download(c().bob_token(), id);
   ASSERT_TRUE(back.ok());
   EXPECT_TRUE(*back == file);
+}
+
+// Found by tests/reliability/tvault_soak: with 64 clients at once, each
+// with an upload under way and a small call beside it, the vault refused
+// calls ("the vault is running as many uploads and downloads as it
+// allows", and gRPC's "Server Threadpool Exhausted"). All are served.
+class ManyClientsTest : public RecordsTest {
+ protected:
+  // One account for all (each client its own session and connection).
+  std::string ExtraConfig() const override {
+    return "max_pending_uploads = 64\n";
+  }
+};
+
+TEST_F(ManyClientsTest, SixtyFourClientsEachWithAnUploadUnderWayAreAllServed) {
+  constexpr int kClients = 64;
+  struct Client {
+    std::unique_ptr<Vault::Stub> stub;
+    std::string token;
+    RecordId id;
+    std::string file;
+    grpc::Status upload, listing;
+  };
+  std::vector<Client> clients(kClients);
+  for (Client& client : clients) {
+    client.stub = vault_->Stub();  // a connection each
+    absl::StatusOr<std::string> token =
+        testing::SignIn(*client.stub, vault_->pin(), c().bob().sign);
+    ASSERT_TRUE(token.ok()) << token.status();
+    client.token = *token;
+    client.id = NewRecordId();
+    client.file = MakeRecord(c().bob(), c().case_id(), client.id, "at once");
+  }
+  std::atomic<int> under_way{0};
+  std::vector<std::thread> threads;
+  for (Client& client : clients) {
+    threads.emplace_back([&] {
+      // Half the upload, then a listing once every client has an upload
+      // under way, then the rest.
+      grpc::ClientContext context;
+      client::AuthorizeCall(context, client.token);
+      tvault::v1::UploadResponse response;
+      auto writer = client.stub->Upload(&context, &response);
+      tvault::v1::UploadRequest message;
+      *message.mutable_start() = Start(c().case_id(), client.id, client.file);
+      writer->Write(message);
+      const size_t half = client.file.size() / 2;
+      message.set_data(client.file.substr(0, half));
+      writer->Write(message);
+      ++under_way;
+      const auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      while (under_way.load() < kClients &&
+             std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      tvault::v1::ListRecordsRequest list;
+      list.set_case_id(Str(c().case_id()));
+      tvault::v1::ListRecordsResponse listed;
+      grpc::ClientContext list_context;
+      client::AuthorizeCall(list_context, client.token);
+      client.listing = client.stub->ListRecords(&list_context, list, &listed);
+      message.set_data(client.file.substr(half));
+      writer->Write(message);
+      writer->WritesDone();
+      client.upload = writer->Finish();
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const Client& client : clients) {
+    EXPECT_TRUE(client.listing.ok()) << client.listing.error_message();
+    EXPECT_TRUE(client.upload.ok()) << client.upload.error_message();
+  }
+  absl::StatusOr<std::vector<tvault::v1::RecordSummary>> all =
+      testing::ListAllRecords(*stub_, c().alice_token(), c().case_id());
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->size(), static_cast<size_t>(kClients));
 }
 
 TEST_F(RecordsTest, ThePlaintextNeverReachesTheServersDisk) {
