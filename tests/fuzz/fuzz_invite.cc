@@ -2,10 +2,12 @@
 // device reads one from a QR code or a message.
 //
 // Input: a mode byte, a clock byte, the rest.
-//   mode even   the rest is the invite string as typed;
-//   mode odd    the rest is the Invite message; the harness makes the
+//   mode 0      the rest is the invite string as typed;
+//   mode 1      the rest is the Invite message; the harness makes the
 //               string ("tvault-invite-1:" and unpadded base64url), so that
-//               mutations reach the message and its rules.
+//               mutations reach the message and its rules;
+//   mode 2      a uses byte and a lifetime (4 bytes; 0 for the default):
+//               the world's owner creates an invite with them (CreateInvite).
 //   clock       the reader's time: the world's clock plus (signed byte) x
 //               6 hours.
 //
@@ -15,17 +17,23 @@
 // - it has not expired and does not reach past 7 days (and the allowed
 //   clock skew) from now; read again at its expiry, it has expired
 //   (FailedPrecondition);
-// - the seed makes an invite key; the recipient re-encodes to itself.
+// - the seed makes an invite key; the recipient re-encodes to itself;
+// - an invite CreateInvite makes parses back to what was asked (case,
+//   epoch, recipient, genesis, bundle, expiry, the key of its statement),
+//   and its statement verifies.
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "crypto/invite.h"
 #include "crypto/statement.h"
 #include "proto/records.pb.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/fuzz_random.h"
 #include "tests/fuzz/fuzz_world.h"
 
 namespace tvault::fuzz {
@@ -74,6 +82,44 @@ void Check(absl::string_view text, int64_t now) {
   FUZZ_CHECK_OK(crypto::CheckServerBundleBody(parsed->server_bundle));
 }
 
+// What an owner creates, the family member's device reads back as made.
+void CreateAndRead(ByteReader& in, int64_t now) {
+  const World& w = World::Get();
+  const uint32_t uses = in.Byte();
+  const uint32_t lifetime = in.U32();
+  crypto::InviteOptions options{
+      .now = now, .expires = std::nullopt, .uses = uses};
+  if (lifetime != 0) options.expires = now + lifetime;
+  absl::StatusOr<crypto::CreatedInvite> created =
+      crypto::CreateInvite(w.chain, w.bundle, w.root.public_key(), w.owner.cert,
+                           w.owner.sign, options);
+  Trace("create", created.status());
+  if (!created.ok()) return;
+  const int64_t expires = options.expires.value_or(
+      std::min(now + crypto::kMaxInviteLifetime, w.genesis.body.not_after()));
+  absl::StatusOr<crypto::ParsedInvite> parsed =
+      crypto::ParseInvite(created->text.span(), now);
+  FUZZ_CHECK_OK(parsed.status());
+  FUZZ_CHECK(parsed->expires == expires);
+  FUZZ_CHECK(parsed->case_id == w.case_id);
+  FUZZ_CHECK(parsed->epoch == 0);
+  FUZZ_CHECK(parsed->recipient == w.epoch0.recipient());
+  FUZZ_CHECK(parsed->genesis_hash == w.chain.genesis_hash());
+  FUZZ_CHECK(parsed->server_bundle_statement.SerializeAsString() ==
+             w.bundle.SerializeAsString());
+  absl::StatusOr<crypto::SigningKey> key =
+      crypto::InviteSigningKey(parsed->seed);
+  FUZZ_CHECK_OK(key.status());
+  FUZZ_CHECK(key->public_key() == created->invite_pk);
+  absl::StatusOr<crypto::VerifiedInviteStatement> statement =
+      crypto::VerifyInviteStatement(created->statement, w.chain, w.Lookup(),
+                                    now);
+  FUZZ_CHECK_OK(statement.status());
+  FUZZ_CHECK(statement->body.uses() == uses);
+  FUZZ_CHECK(statement->body.expires() == expires);
+  Check(crypto::AsString(created->text.span()), now);
+}
+
 }  // namespace
 }  // namespace tvault::fuzz
 
@@ -82,11 +128,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ByteReader in(data, size);
   const uint8_t mode = in.Byte();
   const int64_t now = kNow + static_cast<int8_t>(in.Byte()) * 6 * 3600;
-  const absl::string_view rest = in.Rest();
-  if (mode % 2 == 0) {
-    Check(rest, now);
-  } else {
-    Check(std::string(tvault::crypto::kInvitePrefix) + Base64Url(rest), now);
+  // The invite seed CreateInvite draws: the same every run (the world is
+  // made first, from its own fixed start).
+  World::Get();
+  ResetDeterministicRandom(size);
+  switch (mode % 3) {
+    case 0:
+      Check(in.Rest(), now);
+      break;
+    case 1:
+      Check(std::string(tvault::crypto::kInvitePrefix) + Base64Url(in.Rest()),
+            now);
+      break;
+    case 2:
+      CreateAndRead(in, now);
+      break;
   }
   return 0;
 }

@@ -32,6 +32,7 @@
 #include <string>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "crypto/io.h"
 #include "crypto/padme.h"
 #include "crypto/record.h"
@@ -106,6 +107,12 @@ void CheckWriterAgrees(const crypto::VerifiedRecord& v, absl::string_view body,
   absl::StatusOr<std::unique_ptr<crypto::RecordWriter>> writer =
       crypto::RecordWriter::Create(World::Get().epoch0.recipient(), v.metadata,
                                    body.size(), signer, sink, {.threads = 1});
+  // The reader takes any formatting of at most 64 KiB; protobuf's printer
+  // may need more for the same metadata (escapes).
+  if (!writer.ok() &&
+      absl::StrContains(writer.status().message(), "larger than 64 KiB")) {
+    return;
+  }
   FUZZ_CHECK_OK(writer.status());
   FUZZ_CHECK_OK((*writer)->Write(AsBytes(body)));
   FUZZ_CHECK_OK((*writer)->Finish());
@@ -240,7 +247,9 @@ void TamperedMode(ByteReader& in) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace tvault::fuzz;
-  // The encryption's ephemeral key and nonce: the same every run.
+  // The encryption's ephemeral key and nonce: the same every run (the
+  // world is made first, from its own fixed start).
+  World::Get();
   ResetDeterministicRandom(size);
   ByteReader in(data, size);
   switch (in.Byte() % 4) {

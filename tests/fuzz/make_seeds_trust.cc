@@ -91,6 +91,9 @@ void InviteSeeds() {
   invite.set_seed(Str(parsed.seed.span()));
   invite.set_expires(parsed.expires);
   Put("invite", "message", std::string("\1\0", 2) + Bytes(invite));
+  Put("invite", "create-default", std::string("\2\0\1", 3) + U32(0));
+  Put("invite", "create-one-day", std::string("\2\0\3", 3) + U32(kDay));
+  Put("invite", "create-too-long", std::string("\2\0\1", 3) + U32(8 * kDay));
 }
 
 void LogSeeds() {
