@@ -2093,10 +2093,10 @@ absl::StatusOr<int64_t> VaultCore::Maintain() {
   if (absl::Status s = log_.MirrorCheckpoint(*row); !s.ok()) return s;
 
   // Deletions due by now, each logged, many per commit: up to
-  // kMaxDeletionsPerCommit records or about kMaxGroupBytes of ciphertext
-  // (at least one). One per commit, each waiting its turn in the group
-  // commit queue, fell ever further behind a busy vault. Those that come
-  // due meanwhile wait for the next pass, so a pass ends.
+  // kMaxDeletionsPerCommit records or about kMaxDeletionBytesPerCommit of
+  // ciphertext (at least one). One per commit, or a few, each waiting its
+  // turn in the group commit queue, fell ever further behind a busy vault.
+  // Those that come due meanwhile wait for the next pass, so a pass ends.
   int64_t deleted = 0;
   while (true) {
     int64_t batch = 0;
@@ -2109,7 +2109,9 @@ absl::StatusOr<int64_t> VaultCore::Maintain() {
       for (const DeletionRow& due : *rows) {
         absl::StatusOr<RecordRow> record = txn.FindRecord(due.record_id);
         if (!record.ok()) return record.status();
-        if (batch > 0 && bytes + record->size > kMaxGroupBytes) break;
+        if (batch > 0 && bytes + record->size > kMaxDeletionBytesPerCommit) {
+          break;
+        }
         bytes += record->size;
         if (absl::Status e = txn.ExecuteDeletion(due.record_id); !e.ok()) {
           return e;

@@ -74,8 +74,12 @@ inline constexpr int kMaxCertificatesPerCall = 100;
 // first call of a group is always taken, whatever its size).
 inline constexpr size_t kMaxGroupMembers = 64;
 inline constexpr size_t kMaxGroupBytes = size_t{8} << 20;
-// The most due deletions one maintenance commit executes.
-inline constexpr size_t kMaxDeletionsPerCommit = 64;
+// The most due deletions one maintenance commit executes, and about the
+// most ciphertext it removes (at least one record): each commit waits its
+// turn among the uploads, so the batches must be large for deletions to
+// keep up with a vault busy uploading (tests/reliability/tvault_soak).
+inline constexpr size_t kMaxDeletionsPerCommit = 256;
+inline constexpr uint64_t kMaxDeletionBytesPerCommit = uint64_t{64} << 20;
 
 // What group commit has done since the core was made (tests, benchmarks,
 // an operator's status line).
