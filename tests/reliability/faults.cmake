@@ -43,6 +43,13 @@ target_compile_definitions(stream_slots_test PRIVATE
   TVAULTD_BIN="$<TARGET_FILE:tvaultd>")
 add_dependencies(stream_slots_test tvaultd)
 
+# ... and tvaultd raises its open-file limit (gRPC 1.51 stops accepting
+# connections for good after one EMFILE).
+tvault_test(open_files_test SOURCES open_files_test.cc LIBS tvault_e2e)
+target_compile_definitions(open_files_test PRIVATE
+  TVAULTD_BIN="$<TARGET_FILE:tvaultd>")
+add_dependencies(open_files_test tvaultd)
+
 # The CI short forms.
 add_test(NAME reliability_faults COMMAND tvault_faults --duration 40)
 set_tests_properties(reliability_faults PROPERTIES
