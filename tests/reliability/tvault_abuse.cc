@@ -23,7 +23,11 @@
 // and, last, a session older than session_ttl_seconds is used again.
 //
 // The well-behaved client (alice, her own connection and session) calls
-// GetCheckpoint every 200 ms throughout. Violations: any of its calls
+// GetCheckpoint every 200 ms throughout, renews her session as a real
+// client would, and every tenth time a newcomer makes a first call on a
+// fresh connection. --server-nofile lowers tvaultd's open-file limit once
+// it has started (as a service manager's default might), to measure what
+// an exhausted limit does. Violations: any of its calls
 // failing, or taking longer than --bound-ms; any abuse that is accepted
 // (an oversized message, a replayed challenge, a made-up token, a guessed
 // invite, an expired session); tvaultd dying; its memory above
@@ -35,6 +39,7 @@
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <sodium.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -121,10 +126,12 @@ bool ClosedByPeer(int fd) {
 
 class AbuseCampaign {
  public:
-  AbuseCampaign(const DriverOptions& options, int bound_ms, int max_rss_mib)
+  AbuseCampaign(const DriverOptions& options, int bound_ms, int max_rss_mib,
+                int server_nofile)
       : options_(options),
         bound_ms_(bound_ms),
         max_rss_mib_(max_rss_mib),
+        server_nofile_(server_nofile),
         report_("tvault_abuse"),
         rng_(options.seed),
         // Short enough that the run sees a session expire; at least the
@@ -161,6 +168,7 @@ class AbuseCampaign {
   const DriverOptions options_;
   const int bound_ms_;
   const int max_rss_mib_;
+  const int server_nofile_;  // 0: as inherited
   Report report_;
   std::mt19937_64 rng_;
   const int session_ttl_seconds_;
@@ -384,6 +392,9 @@ void AbuseCampaign::Idle(Clock::time_point end) {
   for (int i = 0; i < 50; ++i) {
     const int fd = ConnectTcp(port());
     if (fd < 0) continue;
+    // A server that no longer accepts leaves the handshake unanswered.
+    const timeval wait{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
     SSL* ssl = SSL_new(ctx);
     SSL_set_fd(ssl, fd);
     if (SSL_connect(ssl) == 1) {
@@ -658,6 +669,19 @@ int AbuseCampaign::Run() {
   old_session_ = *old;
   old_session_made_ = Clock::now();
   const pid_t pid = scene_->process().pid();
+  if (server_nofile_ > 0) {
+    // As a service manager might set it (systemd's default soft limit is
+    // 1024).
+    const rlimit files{static_cast<rlim_t>(server_nofile_),
+                       static_cast<rlim_t>(server_nofile_)};
+    if (::prlimit(pid, RLIMIT_NOFILE, &files, nullptr) != 0) {
+      report_.Violation("cannot set tvaultd's RLIMIT_NOFILE");
+    }
+  }
+  rlimit files{};
+  ::prlimit(pid, RLIMIT_NOFILE, nullptr, &files);
+  report_.Set("server RLIMIT_NOFILE (soft)",
+              static_cast<int64_t>(files.rlim_cur));
   report_.Set("server RSS at start, KiB", ReadProcessMemory(pid).rss_kib);
   report_.Set("server descriptors at start", OpenDescriptors(pid));
 
@@ -752,9 +776,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-rss-mib", max_rss_mib, "Largest tvaultd RSS allowed")
       ->capture_default_str();
+  int server_nofile = 0;
+  app.add_option("--server-nofile", server_nofile,
+                 "Set tvaultd's open-file limit (RLIMIT_NOFILE) to this once "
+                 "started (0: as inherited)");
   CLI11_PARSE(app, argc, argv);
   tvault::reliability::ChooseSeed(options);
   tvault::crypto::RestrictGrpcToTls13();
-  tvault::reliability::AbuseCampaign campaign(options, bound_ms, max_rss_mib);
+  tvault::reliability::AbuseCampaign campaign(options, bound_ms, max_rss_mib,
+                                              server_nofile);
   return campaign.Run();
 }
