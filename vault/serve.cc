@@ -5,7 +5,6 @@
 #include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
 #include <malloc.h>
-#include <malloc.h>
 #include <signal.h>
 #include <sodium.h>
 #include <sys/resource.h>
@@ -84,12 +83,6 @@ class Maintenance {
       if (!done.ok()) {
         LogError(absl::StrCat("maintenance failed: ", done.status().message()));
       }
-      // glibc keeps what the threads free in their arenas: under 64 clients
-      // uploading 1 MiB messages the RSS grew for as long as the load
-      // lasted (+14% in 15 minutes), ~200 MiB of it free memory, while the
-      // memory in use stayed flat (tests/reliability/tvault_soak). Give it
-      // back after each pass.
-      malloc_trim(0);
       // glibc keeps what the threads free in their arenas: under 64 clients
       // uploading 1 MiB messages the RSS grew for as long as the load
       // lasted (+14% in 15 minutes), ~200 MiB of it free memory, while the
