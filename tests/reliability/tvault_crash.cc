@@ -685,8 +685,6 @@ void Campaign::Final() {
   }
   Verify(true);
   ledger_.CheckEnd(WallNow());
-  report_.Set("server RSS at end, KiB",
-              ReadProcessMemory(scene_->process().pid()).rss_kib);
   report_.Set("data directory at end, KiB",
               DiskUsageBytes(scene_->process().data_dir()) / 1024);
   StopAndCheckDatabase(*scene_, report_);

@@ -672,9 +672,6 @@ int Soak::Run() {
       "load ran %.1f s: %.1f MiB/s uploaded, %.1f MiB/s downloaded", ran,
       static_cast<double>(uploaded_bytes_.load()) / kMiB / ran,
       static_cast<double>(downloaded_bytes_.load()) / kMiB / ran));
-  const ProcessMemory memory = ReadProcessMemory(pid);
-  report_.Set("server RSS at the end, KiB", memory.rss_kib);
-  report_.Set("server peak RSS (VmHWM), KiB", memory.peak_kib);
   report_.Set("this driver's peak RSS (VmHWM), KiB",
               ReadProcessMemory(getpid()).peak_kib);
   CheckSeries(warmup, ran);
