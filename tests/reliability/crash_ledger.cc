@@ -348,15 +348,23 @@ void CrashLedger::CheckAcknowledged(const VerifiedLog& log) {
   }
 }
 
-std::vector<TrackedRecord*> CrashLedger::RecordsToRead(bool all) {
+std::vector<TrackedRecord*> CrashLedger::RecordsToRead(bool all,
+                                                       std::mt19937_64& rng) {
   MutexLock lock(mu_);
-  std::vector<TrackedRecord*> out;
+  std::vector<TrackedRecord*> out, tombstones;
   for (auto& [id, r] : records_) {
     if (!r->logged) continue;
-    if (all || (r->deleted ? !r->tombstone_checked : !r->verified)) {
+    if (r->deleted ? !r->tombstone_checked : !r->verified || all) {
       out.push_back(r.get());
+    } else if (all && r->deleted) {
+      tombstones.push_back(r.get());
     }
   }
+  // Tombstones pile up over a long campaign: each was checked once, and
+  // the listing shows every one at each restart; a sample is read again.
+  std::shuffle(tombstones.begin(), tombstones.end(), rng);
+  tombstones.resize(std::min(tombstones.size(), kTombstonesPerFullRead));
+  out.insert(out.end(), tombstones.begin(), tombstones.end());
   return out;
 }
 

@@ -45,6 +45,8 @@
 
 namespace tvault::reliability {
 
+inline constexpr size_t kTombstonesPerFullRead = 64;
+
 // One record as the client knows it.
 struct TrackedRecord {
   RecordId id{};
@@ -140,9 +142,10 @@ class CrashLedger {
   void CheckListing(const std::vector<tvault::v1::RecordSummary>& listing,
                     const VerifiedLog& log, int64_t started_at);
   void CheckAcknowledged(const VerifiedLog& log);
-  // Logged records to read again: those not read since they were logged
-  // (or deleted), or all with `all`.
-  std::vector<TrackedRecord*> RecordsToRead(bool all);
+  // Logged records to read: those not read since they were logged (or
+  // deleted); with `all`, every live one too and a sample (`rng`) of
+  // kTombstonesPerFullRead tombstones.
+  std::vector<TrackedRecord*> RecordsToRead(bool all, std::mt19937_64& rng);
   // The latest delete_after of the deletions logged so far.
   int64_t LastDeletionDue();
   // At the end, at Unix time `now`; also sets the final figures.

@@ -7,10 +7,14 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "client/vault_auth.h"
+#include "crypto/io.h"
+#include "crypto/signed_note.h"
 
 namespace tvault::reliability {
 
@@ -84,6 +88,74 @@ int64_t DiskUsageBytes(const std::string& path) {
     }
   }
   return total;
+}
+
+absl::StatusOr<KeptLog> KeptLog::Create(tvault::v1::Vault::Stub& stub) {
+  tvault::v1::ServerInfo info;
+  grpc::ClientContext context;
+  grpc::Status s = stub.GetServerInfo(&context, {}, &info);
+  if (!s.ok()) return client::FromGrpcStatus(s);
+  absl::StatusOr<crypto::NoteVerifier> verifier =
+      crypto::NoteVerifier::Parse(info.log_verifier_key());
+  if (!verifier.ok()) return verifier.status();
+  return KeptLog(client::LogMonitor::InMemory(*std::move(verifier)));
+}
+
+absl::StatusOr<tvault::v1::LogEntry> KeptLog::CheckReceipt(
+    tvault::v1::Vault::Stub& stub, const std::string& token,
+    const tvault::v1::Receipt& receipt) {
+  return monitor_.CheckReceipt(receipt,
+                               client::VaultConsistencyFetcher(stub, token));
+}
+
+absl::Status KeptLog::Update(tvault::v1::Vault::Stub& stub,
+                             const std::string& token) {
+  absl::StatusOr<client::VerifiedCheckpoint> latest =
+      client::CheckVaultLog(stub, token, monitor_);
+  if (!latest.ok()) return latest.status();
+  const uint64_t size = latest->checkpoint.tree_size;
+  const size_t kept = leaves_.size();
+  if (size < kept) {
+    return absl::DataLossError("the vault's log is shorter than it was");
+  }
+  // What this call adds, undone on any error.
+  const auto undo = [&](absl::Status status) {
+    leaves_.resize(kept);
+    log_.entries.resize(kept);
+    for (auto it = log_.records.begin(); it != log_.records.end();) {
+      it = it->second >= kept ? log_.records.erase(it) : std::next(it);
+    }
+    return status;
+  };
+  for (uint64_t begin = kept; begin < size; begin += 1024) {
+    const uint64_t end = std::min(size, begin + 1024);
+    absl::StatusOr<std::vector<std::string>> got =
+        vault::testing::GetLogEntries(stub, token, begin, end);
+    if (!got.ok()) return undo(got.status());
+    if (got->size() != end - begin) {
+      return undo(absl::DataLossError(absl::StrCat(
+          "the vault sent ", got->size(), " log entries from ", begin)));
+    }
+    for (const std::string& bytes : *got) {
+      leaves_.push_back(crypto::LeafHash(crypto::AsBytes(bytes)));
+      tvault::v1::LogEntry entry;
+      if (!entry.ParseFromString(bytes)) {
+        return undo(absl::DataLossError(absl::StrCat(
+            "log entry ", log_.entries.size(), " does not parse")));
+      }
+      if (entry.has_record_added()) {
+        log_.records[entry.record_added().record_id()] = log_.entries.size();
+      }
+      log_.entries.push_back(std::move(entry));
+    }
+  }
+  if (crypto::RootFromLeafHashes(leaves_) != latest->checkpoint.root_hash) {
+    return undo(absl::DataLossError(
+        "the log entries the vault sent, with those it sent before, do not "
+        "make the root of its signed checkpoint"));
+  }
+  log_.checkpoint = latest->checkpoint;
+  return absl::OkStatus();
 }
 
 bool CheckStoppedDatabase(VaultScene& scene, Report& report,

@@ -17,7 +17,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "client/log_monitor.h"
+#include "crypto/merkle.h"
 #include "crypto/mutex.h"
+#include "proto/vault.grpc.pb.h"
 #include "tests/reliability/reliability_support.h"
 
 namespace tvault::reliability {
@@ -52,6 +56,36 @@ OpenFiles CountOpenFiles(pid_t pid);
 
 // Bytes that the regular files under `path` take on disk (st_blocks).
 int64_t DiskUsageBytes(const std::string& path);
+
+// The vault's whole log as a client that keeps it (tvault_crash): each
+// Update fetches only the entries added since the last, checks the vault's
+// latest checkpoint against every checkpoint this client saw (its own log
+// monitor: an RFC 9162 consistency proof, no rollback, no fork) and that
+// all the entries, those kept and those fetched, make the checkpoint's
+// root. Receipts are checked against the same memory. For long campaigns,
+// where reading the whole log at every restart would cost more than the
+// rest. Not thread-safe.
+class KeptLog {
+ public:
+  // The log's verifier key from the vault's server information.
+  static absl::StatusOr<KeptLog> Create(tvault::v1::Vault::Stub& stub);
+
+  // As VaultScene::CheckReceipt, with this client's memory.
+  absl::StatusOr<tvault::v1::LogEntry> CheckReceipt(
+      tvault::v1::Vault::Stub& stub, const std::string& token,
+      const tvault::v1::Receipt& receipt);
+  // Brings log() up to the vault's latest checkpoint (see above). On an
+  // error log() is left as it was.
+  absl::Status Update(tvault::v1::Vault::Stub& stub, const std::string& token);
+  const VerifiedLog& log() const { return log_; }
+
+ private:
+  explicit KeptLog(client::LogMonitor monitor) : monitor_(std::move(monitor)) {}
+
+  client::LogMonitor monitor_;
+  VerifiedLog log_;
+  std::vector<crypto::Hash> leaves_;
+};
 
 // Checks the database file of the stopped server of `scene`
 // (CheckDatabaseFile: integrity_check and the structural checks) between
