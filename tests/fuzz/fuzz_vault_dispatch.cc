@@ -15,7 +15,8 @@
 //   proofs verify between each pair of consecutive sizes;
 // - log entries served parse strictly; proofs served verify against the
 //   tree they name when it is one the input has seen signed;
-// - a download of the stored record gives exactly the bytes asked for;
+// - a download of the stored record gives exactly the bytes asked for, and
+//   of a record the input uploaded, exactly the bytes it sent;
 //   certificates served verify under the root with the fingerprints asked;
 //   a listing is sorted and within its page size.
 #include <algorithm>
@@ -23,6 +24,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -187,6 +189,7 @@ class Dispatcher {
   VaultFixture::Instance& vault_;
   vault::VaultCore& core_;
   std::map<uint64_t, Hash> roots_;  // tree size -> root, as signed
+  std::set<std::string> uploaded_;  // record ids stored by this input
 };
 
 class CollectingSink final : public vault::DownloadSink {
@@ -229,6 +232,8 @@ void Dispatcher::Upload(uint8_t flags, absl::string_view bytes) {
   }
   const tvault::v1::UploadStart start =
       messages.empty() ? tvault::v1::UploadStart() : messages[0].start();
+  std::string sent;
+  for (size_t i = 1; i < messages.size(); ++i) sent += messages[i].data();
   ListUploadStream stream(std::move(messages));
   absl::StatusOr<tvault::v1::UploadResponse> r =
       core_.Upload(Token(flags), stream);
@@ -241,6 +246,31 @@ void Dispatcher::Upload(uint8_t flags, absl::string_view bytes) {
   FUZZ_CHECK(entry.record_added().record_id() == start.record_id());
   FUZZ_CHECK(entry.record_added().ciphertext_sha256() == start.sha256());
   FUZZ_CHECK(entry.record_added().ciphertext_size() == start.total_size());
+
+  // What the vault stored is what was sent (when this input knows all of
+  // it: a new upload from 0, or the template's unfinished one resumed).
+  const World& w = World::Get();
+  const VaultFixture& fixture = VaultFixture::Get();
+  const bool before = !uploaded_.insert(start.record_id()).second ||
+                      start.record_id() == Str(w.record_id);
+  std::string whole;
+  if (start.offset() == 0) {
+    whole = sent;
+  } else if (start.record_id() == Str(fixture.pending_record_id) &&
+             start.offset() == fixture.pending_held) {
+    whole = w.record_ciphertext.substr(0, fixture.pending_held) + sent;
+  } else {
+    return;
+  }
+  if (before) return;
+  tvault::v1::DownloadRequest d;
+  d.set_record_id(start.record_id());
+  CollectingSink sink;
+  const absl::Status read =
+      core_.Download(fixture.Token(Caller::kOwner), d, sink);
+  Trace("download of the upload", read);
+  if (!read.ok()) return;
+  FUZZ_CHECK(sink.bytes == whole);
 }
 
 void Dispatcher::One(Call call, uint8_t flags, absl::string_view bytes) {
