@@ -30,12 +30,15 @@ endforeach()
 add_test(NAME reliability_crash COMMAND tvault_crash --kills 200)
 set_tests_properties(reliability_crash PROPERTIES
   LABELS reliability TIMEOUT 600)
-# 64 clients for 2 minutes (plus set-up and the final database check);
-# the RSS growth limit is 25%: after a 30-second warm-up on two cores the
-# allocator has not settled (runs measured +12% and +13%), while an
-# 18-minute run measured +2.2% against the issue's 10% (RELIABILITY.md);
-# alone, so that it measures the vault and not its neighbours.
+# 64 clients for 2 minutes (plus set-up and the final database check),
+# alone, so that it measures the vault and not its neighbours. The RSS
+# limit is on the server's RSS with no call under way and every connection
+# closed (what the vault keeps for itself; ~30 MiB): 20% here, 10% in the
+# long form. Between looks in one run it swings by up to 3.5 MiB (SQLite's
+# 2 MiB page cache filling, the allocator), which is 10% of so small a base
+# at the end of a 60-second warm-up (a 120-second run measured +9.7%, a
+# 300-second one 33.6, 33.5, 34.9, 36.9, 33.3 MiB at its five looks).
 add_test(NAME reliability_soak
-  COMMAND tvault_soak --duration 120 --clients 64 --max-rss-growth 25)
+  COMMAND tvault_soak --duration 120 --clients 64 --max-rss-growth 20)
 set_tests_properties(reliability_soak PROPERTIES
   LABELS reliability TIMEOUT 420 RUN_SERIAL TRUE)
