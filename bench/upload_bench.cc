@@ -304,11 +304,13 @@ int main(int argc, char** argv) {
   const crypto::SigningKey root = crypto::SigningKey::Generate();
   std::unique_ptr<vault::testing::VaultProcess> vault =
       // 16 clients share one account here, so allow them 16 unfinished
-      // uploads at once (the default, 4, is per person) and thousands of
-      // calls a minute (the default, 600, is per person too).
+      // uploads at once (the default, 4, is per person), thousands of
+      // calls a minute (the default, 600, is per person too) and as many
+      // streams (the default, 8, is per person).
       vault::testing::VaultProcess::Init(root.public_key(),
                                          "max_pending_uploads = 64\n"
-                                         "max_requests_per_minute = 100000\n");
+                                         "max_requests_per_minute = 100000\n"
+                                         "max_streams_per_identity = 96\n");
   if (!vault->Start().ok()) {
     std::fprintf(stderr, "tvaultd did not start\n");
     return 1;
@@ -373,12 +375,12 @@ int main(int argc, char** argv) {
     }
     return it->second;
   };
-  const auto upload = [&](v1::Vault::Stub& s, const std::string& file,
-                          const std::string& sha) {
+  const auto upload = [&](v1::Vault::Stub& s, const std::string& session,
+                          const std::string& file, const std::string& sha) {
     std::array<uint8_t, 16> id;
     randombytes_buf(id.data(), id.size());
     grpc::ClientContext context;
-    client::AuthorizeCall(context, token);
+    client::AuthorizeCall(context, session);
     v1::UploadResponse response;
     auto writer = s.Upload(&context, &response);
     v1::UploadRequest first;
@@ -423,7 +425,7 @@ int main(int argc, char** argv) {
     double vault_best = 0, raw_best = 0;
     for (int round = 0; round < 2; ++round) {
       auto t0 = Clock::now();
-      grpc::Status s = upload(*stub, big, big_sha);
+      grpc::Status s = upload(*stub, token, big, big_sha);
       const double tv = Seconds(Clock::now() - t0);
       if (!s.ok()) {
         std::fprintf(stderr, "upload failed: %s\n", s.error_message().c_str());
@@ -463,16 +465,28 @@ int main(int argc, char** argv) {
   const std::string small_sha = digest_of(small);
   std::atomic<int> next{0};
   std::vector<std::vector<double>> latencies(static_cast<size_t>(client_count));
+  // Each client its own connection and session (the vault runs at most 4
+  // streams of one session at once), made before the clock starts.
+  std::vector<std::unique_ptr<v1::Vault::Stub>> stubs;
+  std::vector<std::string> sessions;
+  for (int c = 0; c < client_count; ++c) {
+    stubs.push_back(vault->Stub());
+    absl::StatusOr<v1::Session> session =
+        client::SignInToVault(*stubs.back(), key, vault->pin());
+    if (!session.ok()) return 1;
+    sessions.push_back(session->token());
+  }
   const double vault_cpu0 = CpuSeconds(vault->pid());
   const double bench_cpu0 = CpuSeconds(0);
   const auto t0 = Clock::now();
   std::vector<std::thread> clients;
   for (int c = 0; c < client_count; ++c) {
     clients.emplace_back([&, c] {
-      std::unique_ptr<v1::Vault::Stub> s = vault->Stub();
+      v1::Vault::Stub& s = *stubs[static_cast<size_t>(c)];
+      const std::string& session = sessions[static_cast<size_t>(c)];
       while (next.fetch_add(1) < small_uploads) {
         const auto start = Clock::now();
-        grpc::Status status = upload(*s, small, small_sha);
+        grpc::Status status = upload(s, session, small, small_sha);
         if (!status.ok()) {
           std::fprintf(stderr, "small upload failed: %s\n",
                        status.error_message().c_str());

@@ -43,6 +43,7 @@ constexpr IntKey kIntKeys[] = {
      1, 3600},
     {"max_pending_bytes", &VaultConfig::max_pending_bytes, 65536,
      int64_t{1} << 42},
+    {"max_streams_per_identity", &VaultConfig::max_streams_per_identity, 1, 96},
 };
 
 constexpr size_t kMaxConfigSize = 64 * 1024;

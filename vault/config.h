@@ -42,6 +42,9 @@
 //   max_pending_bytes      bytes of unfinished uploads per caller, counting
 //                          each upload's announced size [8589934592 (8 GiB);
 //                          65536 .. 2^42]
+//   max_streams_per_identity  uploads and downloads one account or one
+//                          invite may run at once, over all its sessions
+//                          (vault/stream_slots.h) [8; 1 .. 96]
 #ifndef TVAULT_VAULT_CONFIG_H_
 #define TVAULT_VAULT_CONFIG_H_
 
@@ -70,6 +73,7 @@ struct VaultConfig {
   int64_t max_invite_uploads_per_hour = 10;
   int64_t deletion_delay_seconds = 30 * 86400;
   int64_t maintenance_interval_seconds = 60;
+  int64_t max_streams_per_identity = 8;
 };
 
 // Parses the text of a configuration file (format above).

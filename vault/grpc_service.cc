@@ -83,6 +83,14 @@ void VaultGrpcService::StopClock(grpc::ServerContext* context) {
   if (deadlines_ != nullptr) deadlines_->Stop(context);
 }
 
+absl::StatusOr<StreamSlots::Slot> VaultGrpcService::AcquireSlot(
+    const SessionTokenHash* token) {
+  absl::StatusOr<std::optional<crypto::SignPublicKey>> key =
+      core_.SessionKey(token);
+  if (!key.ok()) return key.status();
+  return streams_.Acquire(token, key->has_value() ? &**key : nullptr);
+}
+
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   const auto code = static_cast<grpc::StatusCode>(status.code());
@@ -276,7 +284,7 @@ grpc::Status VaultGrpcService::Upload(
   });
   grpc::Status status =
       WithToken(context, response, [&](const SessionTokenHash* token) {
-        absl::StatusOr<StreamSlots::Slot> slot = streams_.Acquire(token);
+        absl::StatusOr<StreamSlots::Slot> slot = AcquireSlot(token);
         if (!slot.ok())
           return absl::StatusOr<tvault::v1::UploadResponse>(slot.status());
         return core_.Upload(token, stream);
@@ -300,7 +308,7 @@ grpc::Status VaultGrpcService::Download(
   if (!token.ok()) return ToGrpcStatus(token.status());
   const SessionTokenHash* hash = token->has_value() ? &**token : nullptr;
   if (absl::Status s = limiter_.Admit(hash); !s.ok()) return ToGrpcStatus(s);
-  absl::StatusOr<StreamSlots::Slot> slot = streams_.Acquire(hash);
+  absl::StatusOr<StreamSlots::Slot> slot = AcquireSlot(hash);
   if (!slot.ok()) return ToGrpcStatus(slot.status());
   GrpcDownloadSink sink(writer, [&](bool waiting) {
     if (waiting) {

@@ -13,9 +13,11 @@
 //   (vault/rate_limiter.h) before it reaches VaultCore: by its token's
 //   hash, or in the shared budget of calls without a session.
 // - Upload and Download first take a slot of StreamSlots
-//   (vault/stream_slots.h): at most kMaxStreamsPerSession per session and
-//   kMaxConcurrentStreams in all run at once, so streams never hold every
-//   server thread; past either, RESOURCE_EXHAUSTED.
+//   (vault/stream_slots.h): at most kMaxStreamsPerSession per session,
+//   max_streams_per_identity per account or invite key (looked up from the
+//   session) and kMaxConcurrentStreams in all run at once, so streams never
+//   hold every server thread, nor one key all the streams; past any,
+//   RESOURCE_EXHAUSTED.
 // - With a CallDeadlines (vault/call_deadlines.h), the streams restart
 //   its clock whenever they wait for the caller; unary calls are timed by
 //   its global callbacks alone.
@@ -47,7 +49,9 @@ class VaultGrpcService final : public tvault::v1::Vault::Service {
       : core_(core),
         deadlines_(deadlines),
         limiter_(core.config().max_requests_per_minute, MonotonicSeconds,
-                 core.config().session_ttl_seconds) {}
+                 core.config().session_ttl_seconds),
+        streams_(kMaxConcurrentStreams, kMaxStreamsPerSession,
+                 static_cast<int>(core.config().max_streams_per_identity)) {}
 
   grpc::Status GetServerInfo(grpc::ServerContext* context,
                              const tvault::v1::GetServerInfoRequest* request,
@@ -131,6 +135,8 @@ class VaultGrpcService final : public tvault::v1::Vault::Service {
   template <typename Response, typename Fn>
   grpc::Status WithToken(const grpc::ServerContext* context, Response* response,
                          Fn fn);
+  // A stream's slot for the session whose token hashes to `token`.
+  absl::StatusOr<StreamSlots::Slot> AcquireSlot(const SessionTokenHash* token);
   // The clock of a stream's deadline, if there is one.
   void StartClock(grpc::ServerContext* context, CallDeadlines::Wait wait);
   void StopClock(grpc::ServerContext* context);

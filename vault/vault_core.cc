@@ -1700,6 +1700,23 @@ absl::StatusOr<tvault::v1::UploadResponse> VaultCore::Upload(
   return out;
 }
 
+absl::StatusOr<std::optional<crypto::SignPublicKey>> VaultCore::SessionKey(
+    const SessionTokenHash* token) {
+  std::optional<crypto::SignPublicKey> key;
+  if (token == nullptr) return key;
+  const int64_t now = clock_();
+  absl::Status status =
+      store_.RunInTransaction([&](StoreTransaction& txn) -> absl::Status {
+        absl::StatusOr<SessionRow> session = txn.FindSession(*token, now);
+        if (absl::IsNotFound(session.status())) return absl::OkStatus();
+        if (!session.ok()) return session.status();
+        key = session->sign_pk;
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  return key;
+}
+
 absl::StatusOr<tvault::v1::UploadState> VaultCore::GetUploadState(
     const SessionTokenHash* token,
     const tvault::v1::GetUploadStateRequest& request) {

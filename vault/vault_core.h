@@ -157,6 +157,13 @@ class VaultCore {
       const SessionTokenHash* token,
       const tvault::v1::GetCertificatesRequest& request);
 
+  // The key (account or invite) whose session `token` is, for the stream
+  // caps (vault/stream_slots.h); nullopt without a token or for an unknown
+  // or expired session (the call itself then answers UNAUTHENTICATED).
+  // Errors only if the store fails.
+  absl::StatusOr<std::optional<crypto::SignPublicKey>> SessionKey(
+      const SessionTokenHash* token);
+
   absl::StatusOr<tvault::v1::UploadState> GetUploadState(
       const SessionTokenHash* token,
       const tvault::v1::GetUploadStateRequest& request);

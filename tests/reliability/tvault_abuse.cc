@@ -13,7 +13,8 @@
 //                        stream) and request metadata past
 //                        max_metadata_bytes
 //   streams              many concurrent Upload streams on several
-//                        connections, opened and left waiting
+//                        connections and 24 sessions of one key, opened
+//                        and left waiting, while another key uploads
 //   slow senders         uploads that send one byte per second, each
 //                        message just within the call deadline
 //   auth                 replayed sign-in challenges, made-up session
@@ -127,11 +128,12 @@ bool ClosedByPeer(int fd) {
 class AbuseCampaign {
  public:
   AbuseCampaign(const DriverOptions& options, int bound_ms, int max_rss_mib,
-                int server_nofile)
+                int server_nofile, int streams_per_key)
       : options_(options),
         bound_ms_(bound_ms),
         max_rss_mib_(max_rss_mib),
         server_nofile_(server_nofile),
+        streams_per_key_(streams_per_key),
         report_("tvault_abuse"),
         rng_(options.seed),
         // Short enough that the run sees a session expire; at least the
@@ -168,7 +170,8 @@ class AbuseCampaign {
   const DriverOptions options_;
   const int bound_ms_;
   const int max_rss_mib_;
-  const int server_nofile_;  // 0: as inherited
+  const int server_nofile_;    // 0: as inherited
+  const int streams_per_key_;  // 0: the vault's default
   Report report_;
   std::mt19937_64 rng_;
   const int session_ttl_seconds_;
@@ -477,19 +480,34 @@ void AbuseCampaign::Oversized(Clock::time_point end) {
 }
 
 void AbuseCampaign::Streams(Clock::time_point end) {
-  // 8 connections, 40 Upload streams each (the server allows 32 at once
-  // on one connection), opened with nothing sent: each waits until the
-  // vault's call deadline ends it. Opened again as they end.
-  constexpr int kConnections = 8, kStreamsEach = 40;
+  // Erin signs in 24 times; 8 connections, 40 Upload streams each (the
+  // server allows 32 at once on one connection), spread over her
+  // sessions, opened with nothing sent: each waits until the vault's call
+  // deadline ends it, and is opened again. Without the cap per key, 24
+  // sessions x 4 streams would hold all 96 of the vault's streams;
+  // meanwhile alice (another key) uploads a record every 2 seconds, which
+  // must be served.
+  constexpr int kConnections = 8, kStreamsEach = 40, kSessions = 24;
+  const RecordsCase& c = scene_->records_case();
+  std::vector<std::string> tokens = {c.erin_token()};
+  while (static_cast<int>(tokens.size()) < kSessions) {
+    absl::StatusOr<std::string> token = vault::testing::SignIn(
+        scene_->stub(), scene_->process().pin(), c.erin().sign);
+    if (!token.ok()) {
+      report_.Violation(
+          absl::StrCat("erin cannot sign in: ", token.status().message()));
+      return;
+    }
+    tokens.push_back(*token);
+  }
   std::vector<std::thread> threads;
-  const std::string token = scene_->records_case().erin_token();
-  for (int c = 0; c < kConnections; ++c) {
-    threads.emplace_back([&, c] {
+  for (int n = 0; n < kConnections; ++n) {
+    threads.emplace_back([&, n] {
       std::unique_ptr<Vault::Stub> stub = NewStub();
-      (void)c;
       std::vector<std::thread> streams;
-      for (int s = 0; s < kStreamsEach; ++s) {
-        streams.emplace_back([&] {
+      for (int k = 0; k < kStreamsEach; ++k) {
+        streams.emplace_back([&, n, k] {
+          const std::string& token = tokens[(n * kStreamsEach + k) % kSessions];
           while (Clock::now() < end) {
             grpc::ClientContext context;
             context.set_deadline(std::chrono::system_clock::now() +
@@ -497,13 +515,39 @@ void AbuseCampaign::Streams(Clock::time_point end) {
             client::AuthorizeCall(context, token);
             tvault::v1::UploadResponse response;
             auto writer = stub->Upload(&context, &response);
-            Outcome("idle Upload stream (nothing sent)", writer->Finish());
+            grpc::Status st = writer->Finish();
+            Outcome(st.error_message().find("your key") != std::string::npos
+                        ? "idle Upload stream (nothing sent), past the key's "
+                          "cap"
+                        : "idle Upload stream (nothing sent)",
+                    st);
           }
         });
       }
       for (std::thread& t : streams) t.join();
     });
   }
+  threads.emplace_back([&] {
+    std::unique_ptr<Vault::Stub> stub = NewStub();
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    while (Clock::now() + std::chrono::seconds(2) < end) {
+      const vault::testing::RecordId id = NewRecordId();
+      absl::StatusOr<std::string> file =
+          c.MakeRecord(c.alice(), id, "an upload beside the idle streams");
+      grpc::Status st =
+          file.ok() ? vault::testing::UploadRecord(*stub, c.alice_token(),
+                                                   c.case_id(), id, *file)
+                    : grpc::Status(grpc::StatusCode::INTERNAL, "no record");
+      report_.Count(absl::StrCat("client: uploads beside the idle streams: ",
+                                 CodeName(st.error_code())));
+      if (!st.ok()) {
+        report_.Violation(absl::StrCat(
+            "the well-behaved client's upload failed during 'streams': ",
+            CodeName(st.error_code()), ": ", st.error_message()));
+      }
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+    }
+  });
   for (std::thread& t : threads) t.join();
 }
 
@@ -650,9 +694,13 @@ int AbuseCampaign::Run() {
   const Clock::time_point start = Clock::now();
   std::cout << "tvault_abuse: seed " << options_.seed << ", duration "
             << options_.duration_seconds << " s" << std::endl;
-  absl::StatusOr<std::unique_ptr<VaultScene>> scene = VaultScene::Create(
-      absl::StrCat("call_deadline_seconds = ", kCallDeadlineSeconds,
-                   "\nsession_ttl_seconds = ", session_ttl_seconds_, "\n"));
+  absl::StatusOr<std::unique_ptr<VaultScene>> scene =
+      VaultScene::Create(absl::StrCat(
+          "call_deadline_seconds = ", kCallDeadlineSeconds,
+          "\nsession_ttl_seconds = ", session_ttl_seconds_, "\n",
+          streams_per_key_ > 0 ? absl::StrCat("max_streams_per_identity = ",
+                                              streams_per_key_, "\n")
+                               : ""));
   if (!scene.ok()) {
     report_.Violation(
         absl::StrCat("cannot set up the vault: ", scene.status().message()));
@@ -780,10 +828,15 @@ int main(int argc, char** argv) {
   app.add_option("--server-nofile", server_nofile,
                  "Set tvaultd's open-file limit (RLIMIT_NOFILE) to this once "
                  "started (0: as inherited)");
+  int streams_per_key = 0;
+  app.add_option("--max-streams-per-identity", streams_per_key,
+                 "tvaultd's max_streams_per_identity (0: its default); 96 "
+                 "shows what the cap prevents")
+      ->check(CLI::Range(0, 96));
   CLI11_PARSE(app, argc, argv);
   tvault::reliability::ChooseSeed(options);
   tvault::crypto::RestrictGrpcToTls13();
   tvault::reliability::AbuseCampaign campaign(options, bound_ms, max_rss_mib,
-                                              server_nofile);
+                                              server_nofile, streams_per_key);
   return campaign.Run();
 }

@@ -96,6 +96,7 @@ constexpr char kConfig[] =
     "maintenance_interval_seconds = 1\n"
     "max_pending_uploads = 64\n"
     "max_requests_per_minute = 100000\n"
+    "max_streams_per_identity = 96\n"  // clients share accounts
     "session_ttl_seconds = 86400\n";
 
 struct CrashOptions {

@@ -442,7 +442,8 @@ int FaultCampaign::Run() {
   std::cout << "tvault_faults: seed " << options_.seed << ", duration "
             << options_.duration_seconds << " s" << std::endl;
   absl::StatusOr<std::unique_ptr<VaultScene>> scene = VaultScene::Create(
-      "max_pending_uploads = 64\nmax_requests_per_minute = 100000\n");
+      "max_pending_uploads = 64\nmax_requests_per_minute = 100000\n"
+      "max_streams_per_identity = 96\n");
   if (!scene.ok()) {
     report_.Violation(
         absl::StrCat("cannot set up the vault: ", scene.status().message()));

@@ -84,6 +84,8 @@ constexpr char kConfig[] =
     "maintenance_interval_seconds = 1\n"
     "max_pending_uploads = 64\n"
     "max_requests_per_minute = 100000\n"
+    // One account for every client (each its own sessions and connection).
+    "max_streams_per_identity = 96\n"
     "session_ttl_seconds = 86400\n";  // runs of up to a day
 constexpr size_t kLivePerClient = 2;
 constexpr int kMaxLargeUploads = 4;      // records over 8 MiB at once
@@ -566,7 +568,10 @@ void Soak::Sampler(Clock::time_point start, Clock::time_point end) {
   const pid_t pid = scene_->process().pid();
   const std::string data_dir = scene_->process().data_dir();
   int n = 0;
-  while (!stop_sampling_.load()) {
+  // Until a little after the load's end (the final look closes the
+  // connections and is no sample of the load).
+  const Clock::time_point last = end + std::chrono::seconds(5);
+  while (!stop_sampling_.load() && Clock::now() < last) {
     Sample s;
     s.t = std::chrono::duration<double>(Clock::now() - start).count();
     s.rss_kib = ReadProcessMemory(pid).rss_kib;
@@ -594,7 +599,7 @@ void Soak::Sampler(Clock::time_point start, Clock::time_point end) {
     const Clock::time_point next =
         start + std::chrono::seconds(static_cast<int64_t>(s.t) + 1);
     while (!stop_sampling_.load() && Clock::now() < next &&
-           Clock::now() < end + std::chrono::seconds(5)) {
+           Clock::now() < last) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }

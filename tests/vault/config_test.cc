@@ -58,6 +58,7 @@ void ExpectDefaults(const VaultConfig& c) {
   EXPECT_EQ(c.upload_expiry_seconds, 604800);
   EXPECT_EQ(c.max_pending_uploads, 4);
   EXPECT_EQ(c.max_pending_bytes, int64_t{8589934592});
+  EXPECT_EQ(c.max_streams_per_identity, 8);
 }
 
 struct IntKeyCase {
@@ -85,6 +86,7 @@ constexpr IntKeyCase kIntKeys[] = {
     {"max_pending_uploads", &VaultConfig::max_pending_uploads, 1, 64},
     {"max_pending_bytes", &VaultConfig::max_pending_bytes, 65536,
      int64_t{4398046511104}},
+    {"max_streams_per_identity", &VaultConfig::max_streams_per_identity, 1, 96},
 };
 
 TEST(ConfigTest, EmptyTextGivesTheDocumentedDefaults) {

@@ -442,7 +442,7 @@ class ManyClientsTest : public RecordsTest {
  protected:
   // One account for all (each client its own session and connection).
   std::string ExtraConfig() const override {
-    return "max_pending_uploads = 64\n";
+    return "max_pending_uploads = 64\nmax_streams_per_identity = 96\n";
   }
 };
 
@@ -523,7 +523,8 @@ int64_t ProcessStatusKiB(pid_t pid, const std::string& field) {
 class MemoryTest : public RecordsTest {
  protected:
   std::string ExtraConfig() const override {
-    return "max_pending_uploads = 64\nmaintenance_interval_seconds = 1\n";
+    return "max_pending_uploads = 64\nmaintenance_interval_seconds = 1\n"
+           "max_streams_per_identity = 96\n";
   }
 };
 
