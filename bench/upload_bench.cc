@@ -64,12 +64,7 @@ double Seconds(Clock::duration d) {
 }
 
 long PeakRssKiB(pid_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
-  }
-  return -1;
+  return static_cast<long>(vault::testing::ReadProcessMemory(pid).peak_kib);
 }
 
 // CPU seconds (user + system) used so far by process `pid` (0: this one).

@@ -96,20 +96,6 @@ int Report::Finish(std::chrono::steady_clock::duration wall) {
   return violations_ == 0 ? 0 : 1;
 }
 
-ProcessMemory ReadProcessMemory(pid_t pid) {
-  ProcessMemory out;
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0)
-      out.rss_kib = std::atoll(line.c_str() + 6);
-    if (line.rfind("VmHWM:", 0) == 0) {
-      out.peak_kib = std::atoll(line.c_str() + 6);
-    }
-  }
-  return out;
-}
-
 std::string CodeName(absl::StatusCode code) {
   return absl::StatusCodeToString(code);
 }

@@ -74,12 +74,8 @@ class Report {
   int64_t violations_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-// VmRSS and VmHWM of a process (/proc/PID/status), in KiB; -1 if unread.
-struct ProcessMemory {
-  int64_t rss_kib = -1;
-  int64_t peak_kib = -1;
-};
-ProcessMemory ReadProcessMemory(pid_t pid);
+using vault::testing::ProcessMemory;
+using vault::testing::ReadProcessMemory;
 
 // "INTERNAL", "UNAVAILABLE", ... for a gRPC status code.
 std::string CodeName(grpc::StatusCode code);

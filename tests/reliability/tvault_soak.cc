@@ -519,25 +519,20 @@ int64_t Soak::SampleRss(const std::string& when) {
   // median of three samples.
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   std::vector<double> rss;
+  ProcessMemory m;
   for (int i = 0; i < 3; ++i) {
-    rss.push_back(static_cast<double>(
-        ReadProcessMemory(scene_->process().pid()).rss_kib));
+    m = ReadProcessMemory(scene_->process().pid());
+    rss.push_back(static_cast<double>(m.rss_kib));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  const std::string status = vault::testing::ReadTestFile(
-      absl::StrCat("/proc/", scene_->process().pid(), "/status"));
-  // Where the resident memory is: the heap (anonymous), mapped files
-  // (the binary, its libraries) or shared memory (SQLite's WAL index).
-  const auto field = [&status](std::string_view name) {
-    const size_t at = status.find(name);
-    return at == std::string::npos ? -1 : std::atoi(&status[at + name.size()]);
-  };
+  // Where the resident memory is (the last sample): the heap
+  // (anonymous), mapped files or shared memory (SQLite's WAL index).
   report_.Note(absl::StrFormat(
       "%s: RSS %.1f MiB (anonymous %.1f, files %.1f, shared memory %.1f), "
       "%d threads",
-      when, Median(rss) / 1024, field("RssAnon:") / 1024.0,
-      field("RssFile:") / 1024.0, field("RssShmem:") / 1024.0,
-      field("Threads:")));
+      when, Median(rss) / 1024, static_cast<double>(m.anon_kib) / 1024,
+      static_cast<double>(m.file_kib) / 1024,
+      static_cast<double>(m.shmem_kib) / 1024, m.threads));
   return static_cast<int64_t>(Median(rss));
 }
 

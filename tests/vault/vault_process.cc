@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
@@ -196,6 +197,24 @@ std::string VaultProcess::log_text() const {
 
 std::unique_ptr<tvault::v1::Vault::Stub> VaultProcess::Stub() const {
   return tvault::v1::Vault::NewStub(client::ConnectToVault(address_, pin_));
+}
+
+ProcessMemory ReadProcessMemory(pid_t pid) {
+  ProcessMemory out;
+  const std::pair<absl::string_view, int64_t*> fields[] = {
+      {"VmRSS:", &out.rss_kib},      {"VmHWM:", &out.peak_kib},
+      {"RssAnon:", &out.anon_kib},   {"RssFile:", &out.file_kib},
+      {"RssShmem:", &out.shmem_kib}, {"Threads:", &out.threads}};
+  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    for (const auto& [name, value] : fields) {
+      if (absl::StartsWith(line, name)) {
+        *value = std::atoll(line.c_str() + name.size());
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace tvault::vault::testing

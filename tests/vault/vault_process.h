@@ -89,6 +89,19 @@ pid_t StartProgram(const std::vector<std::string>& argv,
 // Waits for a program StartProgram started; returns the wait status.
 int WaitProgram(pid_t pid);
 
+// A process's memory and threads as /proc/PID/status gives them, in KiB;
+// -1 where unread. Resident memory is the heap and other anonymous
+// mappings, mapped files (the binary, its libraries) and shared memory.
+struct ProcessMemory {
+  int64_t rss_kib = -1;    // VmRSS
+  int64_t peak_kib = -1;   // VmHWM
+  int64_t anon_kib = -1;   // RssAnon
+  int64_t file_kib = -1;   // RssFile
+  int64_t shmem_kib = -1;  // RssShmem
+  int64_t threads = -1;    // Threads
+};
+ProcessMemory ReadProcessMemory(pid_t pid);
+
 }  // namespace tvault::vault::testing
 
 #endif  // TVAULT_TESTS_VAULT_VAULT_PROCESS_H_
