@@ -50,6 +50,12 @@ constexpr size_t kMaxConfigSize = 64 * 1024;
 
 }  // namespace
 
+std::string VaultConfigKeyList() {
+  std::string list = "checkpoint_copy";
+  for (const IntKey& k : kIntKeys) absl::StrAppend(&list, ", ", k.name);
+  return list;
+}
+
 absl::StatusOr<VaultConfig> ParseVaultConfig(absl::string_view text) {
   VaultConfig config;
   std::set<std::string> seen;

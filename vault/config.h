@@ -76,6 +76,10 @@ struct VaultConfig {
   int64_t max_streams_per_identity = 8;
 };
 
+// Every key a configuration file may set, in the order above, comma
+// separated (for tvaultd serve --help).
+std::string VaultConfigKeyList();
+
 // Parses the text of a configuration file (format above).
 absl::StatusOr<VaultConfig> ParseVaultConfig(absl::string_view text);
 

@@ -6,7 +6,9 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "crypto/core_dumps.h"
+#include "vault/config.h"
 #include "vault/serve.h"
 #include "vault/tvaultd_init.h"
 
@@ -81,7 +83,7 @@ int main(int argc, char** argv) {
   CLI::App* serve = app.add_subcommand(
       "serve",
       "Serve a vault made by tvaultd init over TLS 1.3 until SIGTERM or "
-      "SIGINT");
+      "SIGINT. SIGUSR1 logs the memory in use (heap, free heap, SQLite)");
   serve
       ->add_option("--data-dir", serve_args.data_dir,
                    "The vault's data directory, as made by tvaultd init")
@@ -102,18 +104,13 @@ int main(int argc, char** argv) {
       ->option_text("HOST:PORT")
       ->capture_default_str();
   serve
-      ->add_option("--config", serve_args.config_file,
-                   "Configuration file of key = value lines: "
-                   "checkpoint_copy (anti-rollback copy of the latest "
-                   "checkpoint, on other media), challenge_ttl_seconds, "
-                   "session_ttl_seconds, clock_skew_seconds, "
-                   "max_grants_per_request, max_message_bytes, "
-                   "max_record_bytes, max_metadata_bytes, "
-                   "call_deadline_seconds, max_requests_per_minute, "
-                   "upload_expiry_seconds, max_pending_uploads, "
-                   "max_pending_bytes, max_invite_uploads_per_hour, "
-                   "deletion_delay_seconds, maintenance_interval_seconds "
-                   "(each with its range and default in vault/config.h)")
+      ->add_option(
+          "--config", serve_args.config_file,
+          absl::StrCat("Configuration file of key = value lines: ",
+                       tvault::vault::VaultConfigKeyList(),
+                       " (each with its range and default in vault/config.h; "
+                       "checkpoint_copy is the anti-rollback copy "
+                       "of the latest checkpoint, on other media)"))
       ->option_text("FILE");
   serve
       ->add_option("--ready-file", serve_args.ready_file,

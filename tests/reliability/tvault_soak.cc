@@ -41,6 +41,7 @@
 //   passes integrity_check and the structural checks.
 // Figures: operations and bytes, latency p50/p99 per kind, RSS, open
 // files and disk series. Exit status 1 on any violation.
+#include <signal.h>
 #include <sodium.h>
 #include <unistd.h>
 
@@ -49,6 +50,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <deque>
 #include <fstream>
@@ -173,6 +175,13 @@ class Soak {
   struct QuietRss {
     int64_t connected_kib = 0;
     int64_t disconnected_kib = 0;
+    // What tvaultd reports of itself with the connections closed (-1 if
+    // it did not): glibc's heap in use and free inside the heap, and
+    // SQLite's allocations. RSS growth with a flat heap in use is the
+    // allocator; a heap in use that grows is the program.
+    int64_t heap_in_use_kib = -1;
+    int64_t heap_free_kib = -1;
+    int64_t sqlite_kib = -1;
   };
   // Pauses the clients between operations, waits for the calls under way,
   // samples, closes every client's channel, samples again, then opens new
@@ -181,6 +190,9 @@ class Soak {
   QuietRss LookQuietly(std::vector<std::unique_ptr<Client>>& clients,
                        bool reconnect);
   int64_t SampleRss(const std::string& when);
+  // Sends tvaultd SIGUSR1 and reads the memory line it logs into `out`'s
+  // heap figures; notes the line.
+  void AskServerMemory(QuietRss& out);
   // `ran`: how long the load ran (shorter than asked if it stopped on
   // errors).
   void CheckSeries(double warmup, double ran);
@@ -536,6 +548,35 @@ int64_t Soak::SampleRss(const std::string& when) {
   return static_cast<int64_t>(Median(rss));
 }
 
+void Soak::AskServerMemory(QuietRss& out) {
+  constexpr char kLine[] = "memory: heap in use ";
+  VaultProcess& server = scene_->process();
+  const size_t before = server.log_text().rfind(kLine);
+  kill(server.pid(), SIGUSR1);
+  const Clock::time_point give_up = Clock::now() + std::chrono::seconds(5);
+  while (Clock::now() < give_up) {
+    const std::string log = server.log_text();
+    const size_t at = log.rfind(kLine);
+    if (at != std::string::npos &&
+        (before == std::string::npos || at > before)) {
+      const std::string line = log.substr(at, log.find('\n', at) - at);
+      long long in_use = 0, mapped = 0, free_kib = 0, sqlite = 0;
+      if (std::sscanf(line.c_str(),
+                      "memory: heap in use %lld KiB (mapped blocks %lld "
+                      "KiB), free in the heap %lld KiB, SQLite %lld KiB",
+                      &in_use, &mapped, &free_kib, &sqlite) == 4) {
+        out.heap_in_use_kib = in_use;
+        out.heap_free_kib = free_kib;
+        out.sqlite_kib = sqlite;
+      }
+      report_.Note(absl::StrCat("tvaultd: ", line));
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  report_.Note("tvaultd logged no memory line within 5 s of SIGUSR1");
+}
+
 Soak::QuietRss Soak::LookQuietly(std::vector<std::unique_ptr<Client>>& clients,
                                  bool reconnect) {
   pause_ = true;
@@ -552,6 +593,7 @@ Soak::QuietRss Soak::LookQuietly(std::vector<std::unique_ptr<Client>>& clients,
   out.connected_kib = SampleRss("no call under way, connections open");
   for (auto& c : clients) c->stub.reset();
   out.disconnected_kib = SampleRss("no call under way, connections closed");
+  AskServerMemory(out);
   if (reconnect) {
     for (auto& c : clients) c->stub = scene_->process().Stub();
     pause_ = false;
@@ -670,6 +712,21 @@ void Soak::CheckSeries(double warmup, double ran) {
   check_growth("open", quiet_after_warmup_.connected_kib,
                quiet_at_end_.connected_kib,
                options_.max_connected_rss_growth_percent);
+  // What the closed figure is made of (no limit of its own: the RSS is
+  // what the issue bounds).
+  const QuietRss& a = quiet_after_warmup_;
+  const QuietRss& b = quiet_at_end_;
+  const auto mib = [](int64_t kib) { return static_cast<double>(kib) / 1024; };
+  if (a.heap_in_use_kib >= 0 && b.heap_in_use_kib >= 0) {
+    report_.Note(absl::StrFormat(
+        "tvaultd's own figures, connections closed, after warm-up -> at the "
+        "end: heap in use %.1f -> %.1f MiB, free in the heap %.1f -> %.1f "
+        "MiB, SQLite %.1f -> %.1f MiB",
+        mib(a.heap_in_use_kib), mib(b.heap_in_use_kib), mib(a.heap_free_kib),
+        mib(b.heap_free_kib), mib(a.sqlite_kib), mib(b.sqlite_kib)));
+    report_.Set("heap in use growth after warm-up, KiB",
+                b.heap_in_use_kib - a.heap_in_use_kib);
+  }
   report_.Note(absl::StrFormat(
       "server RSS under load (20th percentile / median / max, MiB), first "
       "then second half after warm-up: %.1f / %.1f / %.1f, then %.1f / "

@@ -19,6 +19,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
@@ -30,6 +31,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/records.pb.h"
+#include "vault/config.h"
 #include "vault/sqlcipher_store.h"
 #include "vault/tls_identity.h"
 
@@ -375,6 +377,19 @@ TEST_F(TvaultdInitTest, HelpDescribesEveryOption) {
   EXPECT_THAT(r.out, HasSubstr("administrator"));
   EXPECT_THAT(r.out, HasSubstr("64 hex digits"));
   EXPECT_FALSE(Exists(data_dir_));
+}
+
+TEST_F(TvaultdInitTest, ServeHelpNamesEveryConfigurationKeyAndSignal) {
+  const RunResult r = Run({"serve", "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  // CLI11 wraps long descriptions; compare without the line breaks.
+  const std::string help = absl::StrJoin(
+      absl::StrSplit(r.out, absl::ByAnyChar(" \n"), absl::SkipEmpty()), " ");
+  for (absl::string_view key : absl::StrSplit(VaultConfigKeyList(), ", ")) {
+    EXPECT_THAT(help, HasSubstr(std::string(key)));
+  }
+  EXPECT_THAT(help, HasSubstr("max_streams_per_identity"));
+  EXPECT_THAT(help, HasSubstr("SIGUSR1 logs the memory"));
 }
 
 }  // namespace
