@@ -4,10 +4,8 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
-#include <malloc.h>
 #include <signal.h>
 #include <sodium.h>
-#include <sqlite3.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -27,6 +25,7 @@
 #include "vault/data_dir.h"
 #include "vault/grpc_service.h"
 #include "vault/logging.h"
+#include "vault/memory.h"
 #include "vault/sqlcipher_store.h"
 #include "vault/stream_slots.h"
 #include "vault/transparency_log.h"
@@ -89,7 +88,7 @@ class Maintenance {
       // lasted (+14% in 15 minutes), ~200 MiB of it free memory, while the
       // memory in use stayed flat (tests/reliability/tvault_soak). Give it
       // back after each pass.
-      malloc_trim(0);
+      GiveBackFreeMemory();
     }
   }
 
@@ -127,20 +126,6 @@ void RaiseOpenFileLimit() {
   }
 }
 
-// What an operator needs to tell a leak from caches filling and from free
-// memory the allocator keeps (`kill -USR1`): glibc's heap in use over all
-// arenas (and the part of it in blocks of their own mappings), what is free
-// inside the heap, and SQLite's own allocations (page and statement caches,
-// parsed schema) now and at their highest. Counts only.
-void LogMemory() {
-  const struct mallinfo2 heap = mallinfo2();
-  LogInfo(absl::StrCat(
-      "memory: heap in use ", (heap.uordblks + heap.hblkhd) / 1024,
-      " KiB (mapped blocks ", heap.hblkhd / 1024, " KiB), free in the heap ",
-      heap.fordblks / 1024, " KiB, SQLite ", sqlite3_memory_used() / 1024,
-      " KiB (highest ", sqlite3_memory_highwater(0) / 1024, " KiB)"));
-}
-
 int Fail(const absl::Status& status) {
   LogError(status.message());
   return 1;
@@ -157,6 +142,7 @@ int RunServe(const ServeArgs& args) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ReturnLargeBuffersToTheSystem();
   crypto::RestrictGrpcToTls13();
   InstallGrpcLogger();
   RaiseOpenFileLimit();
@@ -261,7 +247,7 @@ int RunServe(const ServeArgs& args) {
     Maintenance maintenance(core);
     int signal = 0;
     while (sigwait(&signals, &signal) != 0 || signal == SIGUSR1) {
-      if (signal == SIGUSR1) LogMemory();
+      if (signal == SIGUSR1) LogInfo(DescribeMemoryUse());
       signal = 0;
     }
     LogInfo("stopping on a signal");

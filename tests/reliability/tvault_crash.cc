@@ -70,6 +70,7 @@
 #include "tests/reliability/crash_ledger.h"
 #include "tests/reliability/reliability_support.h"
 #include "tests/reliability/workload_support.h"
+#include "vault/memory.h"
 
 namespace tvault::reliability {
 namespace {
@@ -806,7 +807,9 @@ int main(int argc, char** argv) {
     options.seed = static_cast<uint64_t>(
         std::chrono::system_clock::now().time_since_epoch().count());
   }
-  tvault::reliability::ReturnLargeBuffersToTheSystem();
+  // Records of many MiB on many threads would otherwise stay in glibc's
+  // arenas, and the driver would take gigabytes on a shared machine.
+  tvault::vault::ReturnLargeBuffersToTheSystem();
   tvault::reliability::Campaign campaign(options);
   return campaign.Run();
 }

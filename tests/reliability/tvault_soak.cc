@@ -72,6 +72,7 @@
 #include "crypto/signed_note.h"
 #include "tests/reliability/reliability_support.h"
 #include "tests/reliability/workload_support.h"
+#include "vault/memory.h"
 
 namespace tvault::reliability {
 namespace {
@@ -915,7 +916,9 @@ int main(int argc, char** argv) {
                  "this CSV file");
   CLI11_PARSE(app, argc, argv);
   tvault::reliability::ChooseSeed(options.driver);
-  tvault::reliability::ReturnLargeBuffersToTheSystem();
+  // Records of many MiB on many threads would otherwise stay in glibc's
+  // arenas, and the driver would take gigabytes on a shared machine.
+  tvault::vault::ReturnLargeBuffersToTheSystem();
   tvault::reliability::Soak soak(options);
   return soak.Run();
 }

@@ -1,6 +1,5 @@
 #include "tests/reliability/workload_support.h"
 
-#include <malloc.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -181,13 +180,6 @@ std::string KeepEvidence(VaultScene& scene, const std::string& program,
   std::filesystem::copy(scene.process().root(), to,
                         std::filesystem::copy_options::recursive, ec);
   return ec ? std::string() : to;
-}
-
-void ReturnLargeBuffersToTheSystem() {
-  // A fixed threshold also stops glibc from raising it as buffers are
-  // freed.
-  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-  mallopt(M_TRIM_THRESHOLD, 1 << 20);
 }
 
 }  // namespace tvault::reliability

@@ -100,11 +100,6 @@ bool CheckStoppedDatabase(VaultScene& scene, Report& report,
 std::string KeepEvidence(VaultScene& scene, const std::string& program,
                          uint64_t seed);
 
-// Makes this process give large freed buffers back to the system at once
-// (records of many MiB on many threads would otherwise stay in glibc's
-// arenas, and the driver would take gigabytes on a shared machine).
-void ReturnLargeBuffersToTheSystem();
-
 }  // namespace tvault::reliability
 
 #endif  // TVAULT_TESTS_RELIABILITY_WORKLOAD_SUPPORT_H_

@@ -543,12 +543,18 @@ TEST_F(MemoryTest, MemoryFreedAfterALoadIsGivenBackWithinAMaintenancePass) {
         const RecordId id = NewRecordId();
         const std::string file =
             MakeRecord(c().dave(), c().case_id(), id, body);
-        if (!testing::UploadRecord(*stub, *token, c().case_id(), id, file)
-                 .ok()) {
+        const grpc::Status s =
+            testing::UploadRecord(*stub, *token, c().case_id(), id, file);
+        if (!s.ok()) {
           ++failed;
+          ADD_FAILURE() << "upload: " << s.error_code() << ": "
+                        << s.error_message();
         }
       }
-      if (!token.ok()) ++failed;
+      if (!token.ok()) {
+        ++failed;
+        ADD_FAILURE() << "sign-in: " << token.status();
+      }
     });
   }
   for (std::thread& t : threads) t.join();
