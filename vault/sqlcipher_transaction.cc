@@ -537,6 +537,69 @@ class SqlcipherTransaction final : public StoreTransaction {
     return removed;
   }
 
+  absl::StatusOr<std::vector<RecordId>> ExpiredUploads(int64_t now,
+                                                       size_t limit) override {
+    absl::StatusOr<Statement> stmt =
+        Start("SELECT record_id FROM uploads WHERE expires_at <= ?1 LIMIT ?2");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindInt(1, now);
+    stmt->BindInt(2, static_cast<int64_t>(limit));
+    std::vector<RecordId> out;
+    while (true) {
+      absl::StatusOr<bool> row = Next(*stmt, "list expired uploads");
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      RecordId id{};
+      if (!stmt->Array(0, id)) return Corrupt("uploads");
+      out.push_back(id);
+    }
+  }
+
+  absl::StatusOr<uint64_t> RemoveLastChunks(const RecordId& record_id,
+                                            uint64_t max_bytes) override {
+    std::vector<int64_t> rows;
+    uint64_t bytes = 0;
+    {
+      absl::StatusOr<Statement> last = Start(
+          "SELECT id, length(data) FROM chunks WHERE record_id = ?1 "
+          "ORDER BY byte_offset DESC");
+      if (!last.ok()) return last.status();
+      last->BindBlob(1, record_id);
+      while (true) {
+        absl::StatusOr<bool> row = Next(*last, "find data to remove");
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        const int64_t size = last->Int(1);
+        if (size <= 0) return Corrupt("chunks");
+        if (!rows.empty() && bytes + static_cast<uint64_t>(size) > max_bytes) {
+          break;
+        }
+        rows.push_back(last->Int(0));
+        bytes += static_cast<uint64_t>(size);
+      }
+    }
+    for (const int64_t row : rows) {
+      absl::StatusOr<Statement> remove =
+          Start("DELETE FROM chunks WHERE id = ?1");
+      if (!remove.ok()) return remove.status();
+      remove->BindInt(1, row);
+      if (absl::Status s = Done(*remove, "remove data"); !s.ok()) return s;
+    }
+    if (bytes > 0) {
+      absl::StatusOr<Statement> held = Start(
+          "UPDATE uploads SET held_bytes = held_bytes - ?2 WHERE record_id = "
+          "?1");
+      if (!held.ok()) return held.status();
+      held->BindBlob(1, record_id);
+      held->BindInt(2, static_cast<int64_t>(bytes));
+      if (absl::Status s = Done(*held, "lower the upload's held bytes");
+          !s.ok()) {
+        return s;
+      }
+    }
+    return bytes;
+  }
+
   absl::StatusOr<RecordRow> FindRecord(const RecordId& record_id) override {
     absl::StatusOr<std::vector<RecordRow>> rows =
         SelectRecords("WHERE record_id = ?1",

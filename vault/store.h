@@ -277,6 +277,17 @@ class StoreTransaction {
   virtual absl::Status CommitUpload(const RecordRow& record) = 0;
   // Removes pending uploads (and their chunks) with expires_at <= now.
   virtual absl::StatusOr<int64_t> DeleteExpiredUploads(int64_t now) = 0;
+  // The ids of pending uploads with expires_at <= now, at most `limit`.
+  virtual absl::StatusOr<std::vector<RecordId>> ExpiredUploads(
+      int64_t now, size_t limit) = 0;
+  // Removes the last chunk rows stored under `record_id` (highest offsets
+  // first): as many as fit in `max_bytes`, and at least one. A pending
+  // upload under the id holds as many bytes fewer. Returns the bytes
+  // removed, 0 once none are left. For removing a large record or upload a
+  // bounded transaction at a time (VaultCore::RemoveChunks): SQLite keeps
+  // what a savepoint changes in memory.
+  virtual absl::StatusOr<uint64_t> RemoveLastChunks(const RecordId& record_id,
+                                                    uint64_t max_bytes) = 0;
 
   // Records. NotFound if unknown.
   virtual absl::StatusOr<RecordRow> FindRecord(const RecordId& record_id) = 0;
@@ -306,7 +317,9 @@ class StoreTransaction {
   // Deletions not done with delete_after <= now, at most `limit`.
   virtual absl::StatusOr<std::vector<DeletionRow>> DueDeletions(
       int64_t now, size_t limit) = 0;
-  // Removes the record's ciphertext and marks the deletion done.
+  // Removes what remains of the record's ciphertext (normally nothing:
+  // VaultCore removes it first, a bounded transaction at a time) and marks
+  // the deletion done.
   virtual absl::Status ExecuteDeletion(const RecordId& record_id) = 0;
 
   // Challenges. InsertChallenge: AlreadyExists on a repeated nonce.

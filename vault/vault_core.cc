@@ -1685,6 +1685,10 @@ absl::StatusOr<tvault::v1::UploadResponse> VaultCore::Upload(
   if (checked.ok()) checked = CheckRecordHeader(head, upload->total_size);
   if (!checked.ok()) {
     // Nothing of a bad upload stays: the client sends it again from 0.
+    // Its data goes first, a bounded transaction at a time (it may be
+    // max_record_bytes long).
+    absl::StatusOr<uint64_t> removed = RemoveChunks(upload->record_id);
+    if (!removed.ok()) return removed.status();
     absl::Status discarded = Mutate([&](StoreTransaction& txn, Mutation&) {
       return txn.DeleteUpload(upload->record_id);
     });
@@ -1830,6 +1834,28 @@ absl::StatusOr<tvault::v1::ListRecordsResponse> VaultCore::ListRecords(
 
 namespace {
 
+// Runs `fn` in a transaction of its own and returns what it returned.
+template <typename T>
+absl::StatusOr<T> InTransaction(
+    Store& store, absl::FunctionRef<absl::StatusOr<T>(StoreTransaction&)> fn) {
+  std::optional<T> out;
+  absl::Status s = store.RunInTransaction([&](StoreTransaction& txn) {
+    absl::StatusOr<T> got = fn(txn);
+    if (!got.ok()) return got.status();
+    out = std::move(*got);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return std::move(*out);
+}
+
+// Whether a record's ciphertext is gone or may be going: maintenance
+// removes it once the deletion is due, a transaction at a time, before it
+// marks the deletion done.
+bool DataGone(const DeletionRow& deletion, int64_t now) {
+  return deletion.done || deletion.delete_after <= now;
+}
+
 absl::Status RecordDeletedError() {
   return absl::NotFoundError(
       "this record was deleted at its owners' request; its tombstone and "
@@ -1868,7 +1894,9 @@ absl::Status VaultCore::Download(const SessionTokenHash* token,
           return s;
         }
         absl::StatusOr<DeletionRow> deletion = txn.FindDeletion(*record_id);
-        if (deletion.ok() && deletion->done) return RecordDeletedError();
+        if (deletion.ok() && DataGone(*deletion, now)) {
+          return RecordDeletedError();
+        }
         if (!deletion.ok() && !absl::IsNotFound(deletion.status())) {
           return deletion.status();
         }
@@ -1892,11 +1920,14 @@ absl::Status VaultCore::Download(const SessionTokenHash* token,
           txn.ReadChunks(record.record_id, request.offset() + sent, want);
       if (!data.ok()) return data.status();
       if (data->size() != want) {
-        // A due deletion may have run since the download began: that is
-        // no damage, and the caller is told so.
+        // A deletion may have come due since the download began, and
+        // maintenance removed the data: that is no damage, and the caller
+        // is told so.
         absl::StatusOr<DeletionRow> deletion =
             txn.FindDeletion(record.record_id);
-        if (deletion.ok() && deletion->done) return RecordDeletedError();
+        if (deletion.ok() && DataGone(*deletion, clock_())) {
+          return RecordDeletedError();
+        }
         return absl::DataLossError("a stored record's data is missing");
       }
       chunk.set_data(std::move(*data));
@@ -2091,9 +2122,35 @@ absl::StatusOr<tvault::v1::RequestDeletionResponse> VaultCore::RequestDeletion(
   return out;
 }
 
+absl::StatusOr<uint64_t> VaultCore::RemoveChunks(const RecordId& record_id) {
+  uint64_t total = 0;
+  while (true) {
+    absl::StatusOr<uint64_t> removed =
+        InTransaction<uint64_t>(store_, [&](StoreTransaction& txn) {
+          return txn.RemoveLastChunks(record_id,
+                                      kMaxRemovedBytesPerTransaction);
+        });
+    if (!removed.ok()) return removed.status();
+    if (*removed == 0) return total;
+    total += *removed;
+  }
+}
+
 absl::StatusOr<int64_t> VaultCore::Maintain() {
   const int64_t now = clock_();
   int64_t removed = 0;
+  // Expired uploads' data first, a bounded transaction at a time: an
+  // abandoned upload may be max_record_bytes long.
+  absl::StatusOr<std::vector<RecordId>> expired =
+      InTransaction<std::vector<RecordId>>(store_, [&](StoreTransaction& txn) {
+        return txn.ExpiredUploads(now, kMaxDeletionsPerCommit);
+      });
+  if (!expired.ok()) return expired.status();
+  for (const RecordId& id : *expired) {
+    if (absl::StatusOr<uint64_t> r = RemoveChunks(id); !r.ok()) {
+      return r.status();
+    }
+  }
   std::optional<CheckpointRow> row;
   absl::Status status = store_.RunInTransaction([&](StoreTransaction& txn) {
     absl::StatusOr<int64_t> n = txn.DeleteExpired(now);
@@ -2109,45 +2166,48 @@ absl::StatusOr<int64_t> VaultCore::Maintain() {
   if (!status.ok()) return status;
   if (absl::Status s = log_.MirrorCheckpoint(*row); !s.ok()) return s;
 
-  // Deletions due by now, each logged, many per commit: up to
-  // kMaxDeletionsPerCommit records or about kMaxDeletionBytesPerCommit of
-  // ciphertext (at least one). One per commit, or a few, each waiting its
-  // turn in the group commit queue, fell ever further behind a busy vault.
-  // Those that come due meanwhile wait for the next pass, so a pass ends.
+  // Deletions due by now, many per commit, each logged: first their data,
+  // a bounded transaction at a time (downloads refuse a record from the
+  // moment its deletion is due), then up to kMaxDeletionsPerCommit
+  // tombstones and their log entries in one commit. One per commit, or a
+  // few, each waiting its turn in the group commit queue, fell ever
+  // further behind a busy vault. Those that come due meanwhile wait for
+  // the next pass, so a pass ends.
   int64_t deleted = 0;
   while (true) {
-    int64_t batch = 0;
+    absl::StatusOr<std::vector<DeletionRow>> due =
+        InTransaction<std::vector<DeletionRow>>(
+            store_, [&](StoreTransaction& txn) {
+              return txn.DueDeletions(now, kMaxDeletionsPerCommit);
+            });
+    if (!due.ok()) return due.status();
+    if (due->empty()) break;
+    for (const DeletionRow& deletion : *due) {
+      if (absl::StatusOr<uint64_t> r = RemoveChunks(deletion.record_id);
+          !r.ok()) {
+        return r.status();
+      }
+    }
     absl::Status s = Mutate([&](StoreTransaction& txn, Mutation& m) {
-      batch = 0;
-      absl::StatusOr<std::vector<DeletionRow>> rows =
-          txn.DueDeletions(now, kMaxDeletionsPerCommit);
-      if (!rows.ok()) return rows.status();
-      uint64_t bytes = 0;
-      for (const DeletionRow& due : *rows) {
-        absl::StatusOr<RecordRow> record = txn.FindRecord(due.record_id);
+      for (const DeletionRow& deletion : *due) {
+        absl::StatusOr<RecordRow> record = txn.FindRecord(deletion.record_id);
         if (!record.ok()) return record.status();
-        if (batch > 0 && bytes + record->size > kMaxDeletionBytesPerCommit) {
-          break;
-        }
-        bytes += record->size;
-        if (absl::Status e = txn.ExecuteDeletion(due.record_id); !e.ok()) {
+        if (absl::Status e = txn.ExecuteDeletion(deletion.record_id); !e.ok()) {
           return e;
         }
         tvault::v1::LogEntry entry;
         tvault::v1::DeletionDone* d = entry.mutable_deletion_done();
         d->set_case_id(Str(record->case_id));
-        d->set_record_id(Str(due.record_id));
-        d->set_request_sha256(Str(due.request_sha256));
+        d->set_record_id(Str(deletion.record_id));
+        d->set_request_sha256(Str(deletion.request_sha256));
         absl::StatusOr<uint64_t> index =
             m.Append(txn, std::move(entry), nullptr);
         if (!index.ok()) return index.status();
-        ++batch;
       }
       return absl::OkStatus();
     });
     if (!s.ok()) return s;
-    if (batch == 0) break;
-    deleted += batch;
+    deleted += static_cast<int64_t>(due->size());
   }
   if (deleted > 0) {
     LogInfo(absl::StrCat(deleted, " record(s) deleted as requested"));

@@ -74,12 +74,18 @@ inline constexpr int kMaxCertificatesPerCall = 100;
 // first call of a group is always taken, whatever its size).
 inline constexpr size_t kMaxGroupMembers = 64;
 inline constexpr size_t kMaxGroupBytes = size_t{8} << 20;
-// The most due deletions one maintenance commit executes, and about the
-// most ciphertext it removes (at least one record): each commit waits its
-// turn among the uploads, so the batches must be large for deletions to
-// keep up with a vault busy uploading (tests/reliability/tvault_soak).
+// The most due deletions one maintenance commit marks done: each commit
+// waits its turn among the uploads, so the batches must be large for
+// deletions to keep up with a vault busy uploading
+// (tests/reliability/tvault_soak).
 inline constexpr size_t kMaxDeletionsPerCommit = 256;
-inline constexpr uint64_t kMaxDeletionBytesPerCommit = uint64_t{64} << 20;
+// The most ciphertext one transaction removes (at least one chunk row).
+// Removing data rewrites its pages (secure_delete) and, inside a group
+// commit's savepoint, SQLite kept a copy of each in memory: deleting a
+// 256 MiB record took 267 MiB of heap, so a 4 GiB one would have taken
+// 4 GiB, in every pass until the vault was killed. Records and uploads are
+// removed a transaction of their own at a time, outside any savepoint.
+inline constexpr uint64_t kMaxRemovedBytesPerTransaction = uint64_t{16} << 20;
 
 // What group commit has done since the core was made (tests, benchmarks,
 // an operator's status line).
@@ -241,6 +247,11 @@ class VaultCore {
   absl::StatusOr<UploadRow> BeginUpload(const SessionTokenHash* token,
                                         const tvault::v1::UploadStart& start,
                                         tvault::v1::Receipt* receipt);
+  // Removes every chunk row stored under `record_id`, at most
+  // kMaxRemovedBytesPerTransaction per transaction, the last ones first (a
+  // pending upload under the id stays consistent, holding fewer bytes).
+  // Returns the bytes removed.
+  absl::StatusOr<uint64_t> RemoveChunks(const RecordId& record_id);
   // Makes sure the anti-rollback copy covers `checkpoint` before it is
   // served again (a no-op unless an earlier copy failed). Unavailable if
   // it cannot be written.

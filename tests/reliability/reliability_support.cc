@@ -314,8 +314,11 @@ absl::StatusOr<std::vector<std::string>> CheckDatabaseFile(
       {"SELECT hex(r.record_id) FROM records r WHERE r.size != "
        "(SELECT ifnull(sum(length(c.data)), 0) FROM chunks c "
        "WHERE c.record_id = r.record_id) AND r.record_id NOT IN "
-       "(SELECT record_id FROM deletions WHERE done = 1)",
-       "a record's chunk rows do not hold exactly its bytes"},
+       "(SELECT record_id FROM deletions WHERE done = 1 OR delete_after <= "
+       "CAST(strftime('%s', 'now') AS INTEGER))",
+       "a record's chunk rows do not hold exactly its bytes (and its "
+       "deletion is not due: maintenance removes a due record's data a "
+       "transaction at a time before it marks it done)"},
       {"SELECT hex(u.record_id) FROM uploads u JOIN records r "
        "ON r.record_id = u.record_id",
        "an unfinished upload remains under a stored record's id"},
