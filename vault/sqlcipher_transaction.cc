@@ -555,47 +555,55 @@ class SqlcipherTransaction final : public StoreTransaction {
     }
   }
 
-  absl::StatusOr<uint64_t> RemoveLastChunks(const RecordId& record_id,
-                                            uint64_t max_bytes) override {
-    std::vector<int64_t> rows;
+  absl::StatusOr<uint64_t> RemoveLastChunks(
+      absl::Span<const RecordId> record_ids, uint64_t max_bytes) override {
     uint64_t bytes = 0;
-    {
-      absl::StatusOr<Statement> last = Start(
-          "SELECT id, length(data) FROM chunks WHERE record_id = ?1 "
-          "ORDER BY byte_offset DESC");
-      if (!last.ok()) return last.status();
-      last->BindBlob(1, record_id);
-      while (true) {
-        absl::StatusOr<bool> row = Next(*last, "find data to remove");
-        if (!row.ok()) return row.status();
-        if (!*row) break;
-        const int64_t size = last->Int(1);
-        if (size <= 0) return Corrupt("chunks");
-        if (!rows.empty() && bytes + static_cast<uint64_t>(size) > max_bytes) {
-          break;
+    bool full = false;
+    for (const RecordId& record_id : record_ids) {
+      std::vector<int64_t> rows;
+      uint64_t mine = 0;
+      {
+        absl::StatusOr<Statement> last = Start(
+            "SELECT id, length(data) FROM chunks WHERE record_id = ?1 "
+            "ORDER BY byte_offset DESC");
+        if (!last.ok()) return last.status();
+        last->BindBlob(1, record_id);
+        while (true) {
+          absl::StatusOr<bool> row = Next(*last, "find data to remove");
+          if (!row.ok()) return row.status();
+          if (!*row) break;
+          const int64_t size = last->Int(1);
+          if (size <= 0) return Corrupt("chunks");
+          if (bytes + mine > 0 &&
+              bytes + mine + static_cast<uint64_t>(size) > max_bytes) {
+            full = true;
+            break;
+          }
+          rows.push_back(last->Int(0));
+          mine += static_cast<uint64_t>(size);
         }
-        rows.push_back(last->Int(0));
-        bytes += static_cast<uint64_t>(size);
       }
-    }
-    for (const int64_t row : rows) {
-      absl::StatusOr<Statement> remove =
-          Start("DELETE FROM chunks WHERE id = ?1");
-      if (!remove.ok()) return remove.status();
-      remove->BindInt(1, row);
-      if (absl::Status s = Done(*remove, "remove data"); !s.ok()) return s;
-    }
-    if (bytes > 0) {
-      absl::StatusOr<Statement> held = Start(
-          "UPDATE uploads SET held_bytes = held_bytes - ?2 WHERE record_id = "
-          "?1");
-      if (!held.ok()) return held.status();
-      held->BindBlob(1, record_id);
-      held->BindInt(2, static_cast<int64_t>(bytes));
-      if (absl::Status s = Done(*held, "lower the upload's held bytes");
-          !s.ok()) {
-        return s;
+      for (const int64_t row : rows) {
+        absl::StatusOr<Statement> remove =
+            Start("DELETE FROM chunks WHERE id = ?1");
+        if (!remove.ok()) return remove.status();
+        remove->BindInt(1, row);
+        if (absl::Status s = Done(*remove, "remove data"); !s.ok()) return s;
       }
+      if (mine > 0) {
+        absl::StatusOr<Statement> held = Start(
+            "UPDATE uploads SET held_bytes = held_bytes - ?2 WHERE "
+            "record_id = ?1");
+        if (!held.ok()) return held.status();
+        held->BindBlob(1, record_id);
+        held->BindInt(2, static_cast<int64_t>(mine));
+        if (absl::Status s = Done(*held, "lower the upload's held bytes");
+            !s.ok()) {
+          return s;
+        }
+      }
+      bytes += mine;
+      if (full) break;
     }
     return bytes;
   }

@@ -280,14 +280,14 @@ class StoreTransaction {
   // The ids of pending uploads with expires_at <= now, at most `limit`.
   virtual absl::StatusOr<std::vector<RecordId>> ExpiredUploads(
       int64_t now, size_t limit) = 0;
-  // Removes the last chunk rows stored under `record_id` (highest offsets
-  // first): as many as fit in `max_bytes`, and at least one. A pending
-  // upload under the id holds as many bytes fewer. Returns the bytes
-  // removed, 0 once none are left. For removing a large record or upload a
-  // bounded transaction at a time (VaultCore::RemoveChunks): SQLite keeps
-  // what a savepoint changes in memory.
-  virtual absl::StatusOr<uint64_t> RemoveLastChunks(const RecordId& record_id,
-                                                    uint64_t max_bytes) = 0;
+  // Removes chunk rows stored under the ids, the last ones of each id
+  // first and the ids in turn, as many as fit in `max_bytes` in all (at
+  // least one row). A pending upload under an id holds as many bytes
+  // fewer. Returns the bytes removed, 0 once none are left. For removing
+  // large data a bounded transaction at a time (VaultCore::RemoveChunks):
+  // SQLite keeps what a savepoint changes in memory.
+  virtual absl::StatusOr<uint64_t> RemoveLastChunks(
+      absl::Span<const RecordId> record_ids, uint64_t max_bytes) = 0;
 
   // Records. NotFound if unknown.
   virtual absl::StatusOr<RecordRow> FindRecord(const RecordId& record_id) = 0;

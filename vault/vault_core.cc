@@ -1687,8 +1687,9 @@ absl::StatusOr<tvault::v1::UploadResponse> VaultCore::Upload(
     // Nothing of a bad upload stays: the client sends it again from 0.
     // Its data goes first, a bounded transaction at a time (it may be
     // max_record_bytes long).
-    absl::StatusOr<uint64_t> removed = RemoveChunks(upload->record_id);
-    if (!removed.ok()) return removed.status();
+    if (absl::Status s = RemoveChunks({upload->record_id}); !s.ok()) {
+      return s;
+    }
     absl::Status discarded = Mutate([&](StoreTransaction& txn, Mutation&) {
       return txn.DeleteUpload(upload->record_id);
     });
@@ -2122,17 +2123,15 @@ absl::StatusOr<tvault::v1::RequestDeletionResponse> VaultCore::RequestDeletion(
   return out;
 }
 
-absl::StatusOr<uint64_t> VaultCore::RemoveChunks(const RecordId& record_id) {
-  uint64_t total = 0;
+absl::Status VaultCore::RemoveChunks(absl::Span<const RecordId> record_ids) {
   while (true) {
     absl::StatusOr<uint64_t> removed =
         InTransaction<uint64_t>(store_, [&](StoreTransaction& txn) {
-          return txn.RemoveLastChunks(record_id,
+          return txn.RemoveLastChunks(record_ids,
                                       kMaxRemovedBytesPerTransaction);
         });
     if (!removed.ok()) return removed.status();
-    if (*removed == 0) return total;
-    total += *removed;
+    if (*removed == 0) return absl::OkStatus();
   }
 }
 
@@ -2146,11 +2145,7 @@ absl::StatusOr<int64_t> VaultCore::Maintain() {
         return txn.ExpiredUploads(now, kMaxDeletionsPerCommit);
       });
   if (!expired.ok()) return expired.status();
-  for (const RecordId& id : *expired) {
-    if (absl::StatusOr<uint64_t> r = RemoveChunks(id); !r.ok()) {
-      return r.status();
-    }
-  }
+  if (absl::Status s = RemoveChunks(*expired); !s.ok()) return s;
   std::optional<CheckpointRow> row;
   absl::Status status = store_.RunInTransaction([&](StoreTransaction& txn) {
     absl::StatusOr<int64_t> n = txn.DeleteExpired(now);
@@ -2182,12 +2177,9 @@ absl::StatusOr<int64_t> VaultCore::Maintain() {
             });
     if (!due.ok()) return due.status();
     if (due->empty()) break;
-    for (const DeletionRow& deletion : *due) {
-      if (absl::StatusOr<uint64_t> r = RemoveChunks(deletion.record_id);
-          !r.ok()) {
-        return r.status();
-      }
-    }
+    std::vector<RecordId> ids;
+    for (const DeletionRow& deletion : *due) ids.push_back(deletion.record_id);
+    if (absl::Status r = RemoveChunks(ids); !r.ok()) return r;
     absl::Status s = Mutate([&](StoreTransaction& txn, Mutation& m) {
       for (const DeletionRow& deletion : *due) {
         absl::StatusOr<RecordRow> record = txn.FindRecord(deletion.record_id);

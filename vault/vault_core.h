@@ -55,6 +55,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "crypto/merkle.h"
 #include "crypto/mutex.h"
 #include "crypto/statement.h"
@@ -247,11 +248,10 @@ class VaultCore {
   absl::StatusOr<UploadRow> BeginUpload(const SessionTokenHash* token,
                                         const tvault::v1::UploadStart& start,
                                         tvault::v1::Receipt* receipt);
-  // Removes every chunk row stored under `record_id`, at most
+  // Removes every chunk row stored under the ids, at most
   // kMaxRemovedBytesPerTransaction per transaction, the last ones first (a
-  // pending upload under the id stays consistent, holding fewer bytes).
-  // Returns the bytes removed.
-  absl::StatusOr<uint64_t> RemoveChunks(const RecordId& record_id);
+  // pending upload under an id stays consistent, holding fewer bytes).
+  absl::Status RemoveChunks(absl::Span<const RecordId> record_ids);
   // Makes sure the anti-rollback copy covers `checkpoint` before it is
   // served again (a no-op unless an earlier copy failed). Unavailable if
   // it cannot be written.

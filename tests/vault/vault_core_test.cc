@@ -2774,6 +2774,26 @@ TEST_F(VaultCoreDeletionTest, DeletingALargeRecordTakesBoundedMemory) {
   EXPECT_EQ(StoredBytes(id), 0u);
 }
 
+// Due records are removed together, 16 MiB per transaction across them:
+// one transaction per record fell behind a busy vault (the soak's disk
+// filled with deleted records).
+TEST_F(VaultCoreDeletionTest, DeletingSeveralLargeRecordsRemovesThemAll) {
+  const std::string file = AgeFileOf(case_.identities[1], size_t{12} << 20);
+  std::vector<RecordId> ids(3);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ids[i].fill(static_cast<uint8_t>(0x90 + i));
+    ASSERT_NO_FATAL_FAILURE(Store(ids[i], file));
+    ASSERT_NO_FATAL_FAILURE(RequestDeletion(ids[i]));
+  }
+  now_ += config_.deletion_delay_seconds;
+  SqliteMemoryHighest(/*reset=*/true);
+  absl::StatusOr<int64_t> done = core_->Maintain();
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(*done, 3);
+  EXPECT_LT(SqliteMemoryHighest(false), kRemovalMemoryBound);
+  for (const RecordId& id : ids) EXPECT_EQ(StoredBytes(id), 0u);
+}
+
 TEST_F(VaultCoreDeletionTest, DiscardingALargeBadUploadTakesBoundedMemory) {
   RecordId id;
   id.fill(0x7d);
