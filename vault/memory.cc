@@ -15,8 +15,8 @@ void ReturnLargeBuffersToTheSystem() {
   // threshold with it) as buffers are freed.
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   mallopt(M_TRIM_THRESHOLD, 1 << 20);
-  // One arena per core (glibc's default is eight): every arena keeps its
-  // own partly used pages and free top.
+  // One arena per core (glibc's default is eight per core): every arena
+  // keeps its own partly used pages and free top.
   mallopt(M_ARENA_MAX,
           static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
 }

@@ -245,10 +245,11 @@ int RunServe(const ServeArgs& args) {
 
   {
     Maintenance maintenance(core);
-    int signal = 0;
-    while (sigwait(&signals, &signal) != 0 || signal == SIGUSR1) {
-      if (signal == SIGUSR1) LogInfo(DescribeMemoryUse());
-      signal = 0;
+    while (true) {
+      int signal = 0;
+      if (sigwait(&signals, &signal) != 0) continue;
+      if (signal != SIGUSR1) break;
+      LogInfo(DescribeMemoryUse());
     }
     LogInfo("stopping on a signal");
     server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);

@@ -41,7 +41,6 @@
 //   passes integrity_check and the structural checks.
 // Figures: operations and bytes, latency p50/p99 per kind, RSS, open
 // files and disk series. Exit status 1 on any violation.
-#include <signal.h>
 #include <sodium.h>
 #include <unistd.h>
 
@@ -550,32 +549,21 @@ int64_t Soak::SampleRss(const std::string& when) {
 }
 
 void Soak::AskServerMemory(QuietRss& out) {
-  constexpr char kLine[] = "memory: heap in use ";
-  VaultProcess& server = scene_->process();
-  const size_t before = server.log_text().rfind(kLine);
-  kill(server.pid(), SIGUSR1);
-  const Clock::time_point give_up = Clock::now() + std::chrono::seconds(5);
-  while (Clock::now() < give_up) {
-    const std::string log = server.log_text();
-    const size_t at = log.rfind(kLine);
-    if (at != std::string::npos &&
-        (before == std::string::npos || at > before)) {
-      const std::string line = log.substr(at, log.find('\n', at) - at);
-      long long in_use = 0, mapped = 0, free_kib = 0, sqlite = 0;
-      if (std::sscanf(line.c_str(),
-                      "memory: heap in use %lld KiB (mapped blocks %lld "
-                      "KiB), free in the heap %lld KiB, SQLite %lld KiB",
-                      &in_use, &mapped, &free_kib, &sqlite) == 4) {
-        out.heap_in_use_kib = in_use;
-        out.heap_free_kib = free_kib;
-        out.sqlite_kib = sqlite;
-      }
-      report_.Note(absl::StrCat("tvaultd: ", line));
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  absl::StatusOr<std::string> line = scene_->process().AskMemoryLine();
+  if (!line.ok()) {
+    report_.Note(std::string(line.status().message()));
+    return;
   }
-  report_.Note("tvaultd logged no memory line within 5 s of SIGUSR1");
+  long long in_use = 0, mapped = 0, free_kib = 0, sqlite = 0;
+  if (std::sscanf(line->c_str(),
+                  "memory: heap in use %lld KiB (mapped blocks %lld "
+                  "KiB), free in the heap %lld KiB, SQLite %lld KiB",
+                  &in_use, &mapped, &free_kib, &sqlite) == 4) {
+    out.heap_in_use_kib = in_use;
+    out.heap_free_kib = free_kib;
+    out.sqlite_kib = sqlite;
+  }
+  report_.Note(absl::StrCat("tvaultd: ", *line));
 }
 
 Soak::QuietRss Soak::LookQuietly(std::vector<std::unique_ptr<Client>>& clients,

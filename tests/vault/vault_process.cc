@@ -195,6 +195,27 @@ std::string VaultProcess::log_text() const {
   return ReadTestFile(root_ + "/tvaultd.log");
 }
 
+absl::StatusOr<std::string> VaultProcess::AskMemoryLine() const {
+  constexpr char kLine[] = "memory: heap in use ";
+  const size_t before = log_text().rfind(kLine);
+  if (kill(pid_, SIGUSR1) != 0) {
+    return absl::FailedPreconditionError("tvaultd is not running");
+  }
+  const auto give_up =
+      std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < give_up) {
+    const std::string log = log_text();
+    const size_t at = log.rfind(kLine);
+    if (at != std::string::npos &&
+        (before == std::string::npos || at > before)) {
+      return log.substr(at, log.find('\n', at) - at);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return absl::DeadlineExceededError(
+      "tvaultd logged no memory line within 10 s of SIGUSR1");
+}
+
 std::unique_ptr<tvault::v1::Vault::Stub> VaultProcess::Stub() const {
   return tvault::v1::Vault::NewStub(client::ConnectToVault(address_, pin_));
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "crypto/statement.h"
 #include "crypto/tls_pin.h"
 #include "proto/vault.grpc.pb.h"
@@ -48,6 +49,10 @@ class VaultProcess {
   const crypto::TlsKeyPin& pin() const { return pin_; }
   // Everything the server wrote to standard error so far.
   std::string log_text() const;
+  // Sends SIGUSR1 and returns the memory line tvaultd logs in answer
+  // (vault/memory.h: "memory: heap in use ..."), without its time stamp;
+  // DeadlineExceeded if none comes within 10 s.
+  absl::StatusOr<std::string> AskMemoryLine() const;
 
   // A fresh channel and stub to the running server, pinned to pin().
   std::unique_ptr<tvault::v1::Vault::Stub> Stub() const;
