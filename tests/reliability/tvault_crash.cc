@@ -50,7 +50,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <ctime>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -111,8 +110,6 @@ struct CrashOptions {
 std::string Sha(const std::string& bytes) {
   return Str(crypto::ComputeSha256(crypto::AsBytes(bytes)));
 }
-
-int64_t WallNow() { return static_cast<int64_t>(std::time(nullptr)); }
 
 class Campaign {
  public:
@@ -518,7 +515,7 @@ void Campaign::Traffic(bool kill) {
 }
 
 bool Campaign::StartServer(bool sign_in) {
-  started_wall_ = WallNow();
+  started_wall_ = vault::testing::Now();
   const Clock::time_point t0 = Clock::now();
   // The sessions live in the database: they survive the kill.
   absl::Status s = scene_->Start(sign_in);
@@ -580,12 +577,19 @@ void Campaign::ReadRecords(const VerifiedLog& log, bool full) {
     }
     if (!got.ok()) {
       // Executed since the log was read.
-      if (gone && r->deletion_logged && r->logged_delete_after <= WallNow()) {
+      if (gone && r->deletion_logged &&
+          r->logged_delete_after <= vault::testing::Now()) {
         continue;
       }
-      report_.Violation(
-          absl::StrCat("record ", Hex(Str(r->id)),
-                       " does not download: ", got.status().ToString()));
+      report_.Violation(absl::StrCat(
+          "record ", Hex(Str(r->id)),
+          " does not download: ", got.status().ToString(),
+          " (deletion: ", r->deletion ? "requested" : "none",
+          r->deletion_acked ? ", acknowledged" : "",
+          r->deletion_logged
+              ? absl::StrCat(", logged, due at ", r->logged_delete_after)
+              : "",
+          "; now ", vault::testing::Now(), ")"));
       continue;
     }
     latencies_.Add("download (verification)", Clock::now() - t0);
@@ -691,11 +695,11 @@ void Campaign::Final() {
   Verify(true);
   // Let every requested deletion come due and be executed.
   const int64_t last_due = ledger_.LastDeletionDue();
-  while (WallNow() <= last_due + 3) {
+  while (vault::testing::Now() <= last_due + 3) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   Verify(true);
-  ledger_.CheckEnd(WallNow());
+  ledger_.CheckEnd(vault::testing::Now());
   report_.Set("data directory at end, KiB",
               DiskUsageBytes(scene_->process().data_dir()) / 1024);
   StopAndCheckDatabase(*scene_, report_);

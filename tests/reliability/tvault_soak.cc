@@ -50,7 +50,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <deque>
 #include <fstream>
 #include <iostream>
@@ -118,8 +117,6 @@ struct SoakOptions {
 std::string Sha(absl::string_view bytes) {
   return Str(crypto::ComputeSha256(crypto::AsBytes(bytes)));
 }
-
-int64_t WallNow() { return static_cast<int64_t>(std::time(nullptr)); }
 
 // One record a client uploaded and has not deleted.
 struct LiveRecord {
@@ -482,13 +479,14 @@ void Soak::DeleteOldest(Client& c, std::mt19937_64& rng) {
 }
 
 void Soak::CheckTombstones(Client& c, bool all) {
-  while (
-      !c.deleted.empty() &&
-      (all || WallNow() >= c.deleted.front().delete_after + kTombstoneAfter)) {
+  while (!c.deleted.empty() &&
+         (all || vault::testing::Now() >=
+                     c.deleted.front().delete_after + kTombstoneAfter)) {
     const DeletedRecord d = c.deleted.front();
     c.deleted.pop_front();
     live_bytes_ -= static_cast<int64_t>(d.size);
-    if (!d.check || WallNow() < d.delete_after + kTombstoneAfter) continue;
+    if (!d.check || vault::testing::Now() < d.delete_after + kTombstoneAfter)
+      continue;
     absl::StatusOr<std::string> got =
         vault::testing::DownloadRecord(*c.stub, c.token, d.id, 0, 1);
     report_.Count("tombstones checked");

@@ -28,9 +28,9 @@
 #include <grpcpp/grpcpp.h>
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <ctime>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -58,7 +58,16 @@ using RecordId = std::array<uint8_t, 16>;
 inline constexpr size_t kMiB = size_t{1} << 20;
 inline constexpr int64_t kDay = 86400;
 
-inline int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
+// The wall clock in seconds, read as the vault reads it (vault::SystemClock,
+// CLOCK_REALTIME). Not std::time: glibc serves it from the kernel's coarse
+// clock, which lags CLOCK_REALTIME by up to a tick, so just after a second
+// begins it can still name the previous one while the vault already counts
+// a deletion as due (tvault_crash found this).
+inline int64_t Now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 // A fresh random record id.
 RecordId NewRecordId();
