@@ -521,29 +521,28 @@ class SqlcipherTransaction final : public StoreTransaction {
   }
 
   absl::StatusOr<int64_t> DeleteExpiredUploads(int64_t now) override {
-    int64_t removed = 0;
-    for (const char* sql :
-         {"DELETE FROM chunks WHERE record_id IN (SELECT record_id FROM "
-          "uploads WHERE expires_at <= ?1)",
-          "DELETE FROM uploads WHERE expires_at <= ?1"}) {
-      absl::StatusOr<Statement> stmt = Start(sql);
-      if (!stmt.ok()) return stmt.status();
-      stmt->BindInt(1, now);
-      if (absl::Status s = Done(*stmt, "remove expired uploads"); !s.ok()) {
-        return s;
-      }
-      removed += sqlite3_changes(db_);
+    absl::StatusOr<Statement> stmt =
+        Start("DELETE FROM uploads WHERE expires_at <= ?1 AND held_bytes = 0");
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindInt(1, now);
+    if (absl::Status s = Done(*stmt, "remove expired uploads"); !s.ok()) {
+      return s;
     }
-    return removed;
+    return sqlite3_changes(db_);
   }
 
   absl::StatusOr<std::vector<RecordId>> ExpiredUploads(int64_t now,
+                                                       const RecordId* after,
                                                        size_t limit) override {
-    absl::StatusOr<Statement> stmt =
-        Start("SELECT record_id FROM uploads WHERE expires_at <= ?1 LIMIT ?2");
+    absl::StatusOr<Statement> stmt = Start(
+        "SELECT record_id FROM uploads WHERE expires_at <= ?1 AND "
+        "record_id > ?3 ORDER BY record_id LIMIT ?2");
     if (!stmt.ok()) return stmt.status();
     stmt->BindInt(1, now);
     stmt->BindInt(2, static_cast<int64_t>(limit));
+    // Every id is greater than the empty blob.
+    stmt->BindBlob(3, after != nullptr ? absl::Span<const uint8_t>(*after)
+                                       : absl::Span<const uint8_t>());
     std::vector<RecordId> out;
     while (true) {
       absl::StatusOr<bool> row = Next(*stmt, "list expired uploads");

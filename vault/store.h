@@ -275,11 +275,14 @@ class StoreTransaction {
   // the record row and removes the pending row. FailedPrecondition unless
   // held_bytes == total_size.
   virtual absl::Status CommitUpload(const RecordRow& record) = 0;
-  // Removes pending uploads (and their chunks) with expires_at <= now.
+  // Removes pending uploads with expires_at <= now that hold no data;
+  // returns how many. One that still holds data stays: its data goes
+  // first, a bounded transaction at a time (RemoveLastChunks).
   virtual absl::StatusOr<int64_t> DeleteExpiredUploads(int64_t now) = 0;
-  // The ids of pending uploads with expires_at <= now, at most `limit`.
+  // The ids of pending uploads with expires_at <= now, in id order, after
+  // `*after` (from the first if null), at most `limit`.
   virtual absl::StatusOr<std::vector<RecordId>> ExpiredUploads(
-      int64_t now, size_t limit) = 0;
+      int64_t now, const RecordId* after, size_t limit) = 0;
   // Removes chunk rows stored under the ids, the last ones of each id
   // first and the ids in turn, as many as fit in `max_bytes` in all (at
   // least one row). A pending upload under an id holds as many bytes

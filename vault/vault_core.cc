@@ -2139,13 +2139,21 @@ absl::StatusOr<int64_t> VaultCore::Maintain() {
   const int64_t now = clock_();
   int64_t removed = 0;
   // Expired uploads' data first, a bounded transaction at a time: an
-  // abandoned upload may be max_record_bytes long.
-  absl::StatusOr<std::vector<RecordId>> expired =
-      InTransaction<std::vector<RecordId>>(store_, [&](StoreTransaction& txn) {
-        return txn.ExpiredUploads(now, kMaxDeletionsPerCommit);
-      });
-  if (!expired.ok()) return expired.status();
-  if (absl::Status s = RemoveChunks(*expired); !s.ok()) return s;
+  // abandoned upload may be max_record_bytes long, and many may expire
+  // together. Their rows go in the commit below; one that holds data again
+  // by then (a resume raced this) waits for the next pass.
+  for (std::optional<RecordId> after;;) {
+    absl::StatusOr<std::vector<RecordId>> expired =
+        InTransaction<std::vector<RecordId>>(
+            store_, [&](StoreTransaction& txn) {
+              return txn.ExpiredUploads(now, after ? &*after : nullptr,
+                                        kMaxDeletionsPerCommit);
+            });
+    if (!expired.ok()) return expired.status();
+    if (expired->empty()) break;
+    if (absl::Status s = RemoveChunks(*expired); !s.ok()) return s;
+    after = expired->back();
+  }
   std::optional<CheckpointRow> row;
   absl::Status status = store_.RunInTransaction([&](StoreTransaction& txn) {
     absl::StatusOr<int64_t> n = txn.DeleteExpired(now);

@@ -193,10 +193,13 @@ class VaultCore {
       const SessionTokenHash* token,
       const tvault::v1::RequestDeletionRequest& request);
 
-  // Housekeeping: removes expired challenges and sessions; makes sure the
-  // latest checkpoint is signed and mirrored; removes the ciphertext of
-  // records whose deletion was due when it began (logging each; many per
-  // commit), then empties the write-ahead log. Returns rows removed.
+  // Housekeeping: removes expired challenges, sessions and unfinished
+  // uploads; makes sure the latest checkpoint is signed and mirrored;
+  // removes the ciphertext of records whose deletion was due when it began
+  // (logging each; many per commit), then empties the write-ahead log.
+  // Ciphertext goes at most kMaxRemovedBytesPerTransaction per
+  // transaction, outside any savepoint. Returns how many challenges,
+  // sessions, uploads and records it removed.
   absl::StatusOr<int64_t> Maintain();
 
   const VaultConfig& config() const { return config_; }

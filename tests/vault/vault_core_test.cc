@@ -2835,6 +2835,87 @@ TEST_F(VaultCoreDeletionTest,
                   .ok());
 }
 
+// Many uploads expiring together: maintenance removed the data of the
+// first kMaxDeletionsPerCommit a bounded transaction at a time, and the
+// rest's, however large, in the one transaction that removed the rows.
+// Now every expired upload's data goes a bounded transaction at a time,
+// page after page, and the rows go once they hold nothing.
+TEST_F(VaultCoreDeletionTest, MaintenanceRemovesEveryExpiredUploadPageByPage) {
+  const size_t count = kMaxDeletionsPerCommit * 2 + 3;
+  std::vector<RecordId> ids(count);
+  ASSERT_TRUE(store_
+                  ->RunInTransaction([&](StoreTransaction& txn) {
+                    for (size_t i = 0; i < count; ++i) {
+                      ids[i].fill(0x3c);
+                      ids[i][0] = static_cast<uint8_t>(i >> 8);
+                      ids[i][1] = static_cast<uint8_t>(i);
+                      UploadRow row{.record_id = ids[i],
+                                    .case_id = case_.id,
+                                    .epoch = 1,
+                                    .total_size = 4096,
+                                    .expires_at = now_};
+                      if (absl::Status s = txn.InsertUpload(row); !s.ok()) {
+                        return s;
+                      }
+                      if (absl::Status s = txn.AppendUploadChunk(
+                              ids[i], 0, std::string(1000, 'x'));
+                          !s.ok()) {
+                        return s;
+                      }
+                    }
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  absl::StatusOr<int64_t> done = core_->Maintain();
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(*done, static_cast<int64_t>(count));
+  for (const RecordId& id : ids) {
+    EXPECT_EQ(StoredBytes(id), 0u);
+    EXPECT_TRUE(store_
+                    ->RunInTransaction([&](StoreTransaction& txn) {
+                      EXPECT_EQ(txn.FindUpload(id).status().code(),
+                                absl::StatusCode::kNotFound);
+                      return absl::OkStatus();
+                    })
+                    .ok());
+  }
+}
+
+// The commit that removes expired uploads' rows removes no data: an
+// upload that still holds some (a resume raced maintenance) stays until
+// its data has gone a bounded transaction at a time.
+TEST_F(VaultCoreDeletionTest, ExpiredUploadRowsGoOnlyOnceTheirDataHasGone) {
+  RecordId id;
+  id.fill(0x3d);
+  ASSERT_TRUE(store_
+                  ->RunInTransaction([&](StoreTransaction& txn) {
+                    UploadRow row{.record_id = id,
+                                  .case_id = case_.id,
+                                  .epoch = 1,
+                                  .total_size = 4096,
+                                  .expires_at = now_};
+                    if (absl::Status s = txn.InsertUpload(row); !s.ok()) {
+                      return s;
+                    }
+                    return txn.AppendUploadChunk(id, 0, std::string(1000, 'x'));
+                  })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->RunInTransaction([&](StoreTransaction& txn) {
+                    absl::StatusOr<int64_t> n = txn.DeleteExpiredUploads(now_);
+                    if (!n.ok()) return n.status();
+                    EXPECT_EQ(*n, 0);
+                    EXPECT_TRUE(txn.FindUpload(id).ok());
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(StoredBytes(id), 1000u);
+  absl::StatusOr<int64_t> done = core_->Maintain();
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(*done, 1);
+  EXPECT_EQ(StoredBytes(id), 0u);
+}
+
 // Found by tests/reliability/tvault_soak: maintenance executed due
 // deletions one per commit, each waiting for its turn in the group commit
 // queue, so under load they came due faster than they went and the disk
