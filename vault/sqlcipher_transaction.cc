@@ -559,6 +559,17 @@ class SqlcipherTransaction final : public StoreTransaction {
     uint64_t bytes = 0;
     bool full = false;
     for (const RecordId& record_id : record_ids) {
+      {
+        absl::StatusOr<Statement> removable = Start(
+            "SELECT EXISTS (SELECT 1 FROM uploads WHERE record_id = ?1) OR "
+            "EXISTS (SELECT 1 FROM deletions WHERE record_id = ?1)");
+        if (!removable.ok()) return removable.status();
+        removable->BindBlob(1, record_id);
+        absl::StatusOr<bool> row = Next(*removable, "find data to remove");
+        if (!row.ok()) return row.status();
+        if (!*row) return Corrupt("uploads");
+        if (removable->Int(0) == 0) continue;
+      }
       std::vector<int64_t> rows;
       uint64_t mine = 0;
       {

@@ -288,7 +288,10 @@ class StoreTransaction {
   // least one row). A pending upload under an id holds as many bytes
   // fewer. Returns the bytes removed, 0 once none are left. For removing
   // large data a bounded transaction at a time (VaultCore::RemoveChunks):
-  // SQLite keeps what a savepoint changes in memory.
+  // SQLite keeps what a savepoint changes in memory. Only the data of a
+  // pending upload or of a record with a stored deletion goes: an id
+  // listed as an upload that has become a record since (its last message
+  // committed meanwhile) keeps its data.
   virtual absl::StatusOr<uint64_t> RemoveLastChunks(
       absl::Span<const RecordId> record_ids, uint64_t max_bytes) = 0;
 

@@ -2908,6 +2908,41 @@ TEST_F(VaultCoreDeletionTest, ExpiredUploadRowsGoOnlyOnceTheirDataHasGone) {
   EXPECT_FALSE(UploadPending(id));
 }
 
+// Found in review: maintenance lists the expired uploads, then removes
+// their data in later transactions. An upload whose last message
+// committed in between (a resume finishing just as the upload expired)
+// would have lost the data of what was by then a stored, acknowledged
+// record. Only the data of a pending upload or of a record with a stored
+// deletion is removed.
+TEST_F(VaultCoreDeletionTest,
+       RemovingDataLeavesAnUploadThatBecameARecordAlone) {
+  RecordId id;
+  id.fill(0x3e);
+  const std::string file = AgeFileOf(case_.identities[1], 65536);
+  ASSERT_NO_FATAL_FAILURE(Store(id, file));
+  // What one removal transaction takes of the record's data.
+  const auto remove = [&] {
+    uint64_t removed = 0;
+    EXPECT_TRUE(store_
+                    ->RunInTransaction([&](StoreTransaction& txn) {
+                      absl::StatusOr<uint64_t> n =
+                          txn.RemoveLastChunks(absl::MakeConstSpan(&id, 1),
+                                               kMaxRemovedBytesPerTransaction);
+                      if (!n.ok()) return n.status();
+                      removed = *n;
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return removed;
+  };
+  EXPECT_EQ(remove(), 0u);
+  EXPECT_EQ(StoredBytes(id), file.size());
+  // Once its deletion is stored, the same call removes it.
+  ASSERT_NO_FATAL_FAILURE(RequestDeletion(id));
+  EXPECT_EQ(remove(), file.size());
+  EXPECT_EQ(StoredBytes(id), 0u);
+}
+
 // Found by tests/reliability/tvault_soak: maintenance executed due
 // deletions one per commit, each waiting for its turn in the group commit
 // queue, so under load they came due faster than they went and the disk
