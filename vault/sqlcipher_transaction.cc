@@ -555,16 +555,19 @@ class SqlcipherTransaction final : public StoreTransaction {
   }
 
   absl::StatusOr<uint64_t> RemoveLastChunks(
-      absl::Span<const RecordId> record_ids, uint64_t max_bytes) override {
+      absl::Span<const RecordId> record_ids, int64_t now,
+      uint64_t max_bytes) override {
     uint64_t bytes = 0;
     bool full = false;
     for (const RecordId& record_id : record_ids) {
       {
         absl::StatusOr<Statement> removable = Start(
             "SELECT EXISTS (SELECT 1 FROM uploads WHERE record_id = ?1) OR "
-            "EXISTS (SELECT 1 FROM deletions WHERE record_id = ?1)");
+            "EXISTS (SELECT 1 FROM deletions WHERE record_id = ?1 AND "
+            "(done = 1 OR delete_after <= ?2))");
         if (!removable.ok()) return removable.status();
         removable->BindBlob(1, record_id);
+        removable->BindInt(2, now);
         absl::StatusOr<bool> row = Next(*removable, "find data to remove");
         if (!row.ok()) return row.status();
         if (!*row) return Corrupt("uploads");

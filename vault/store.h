@@ -289,11 +289,13 @@ class StoreTransaction {
   // fewer. Returns the bytes removed, 0 once none are left. For removing
   // large data a bounded transaction at a time (VaultCore::RemoveChunks):
   // SQLite keeps what a savepoint changes in memory. Only the data of a
-  // pending upload or of a record with a stored deletion goes: an id
-  // listed as an upload that has become a record since (its last message
-  // committed meanwhile) keeps its data.
+  // pending upload or of a record whose deletion is due by `now` goes: an
+  // id listed as an upload that has become a record since (its last
+  // message committed meanwhile) keeps its data, even once its deletion
+  // is asked for, until that deletion is due.
   virtual absl::StatusOr<uint64_t> RemoveLastChunks(
-      absl::Span<const RecordId> record_ids, uint64_t max_bytes) = 0;
+      absl::Span<const RecordId> record_ids, int64_t now,
+      uint64_t max_bytes) = 0;
 
   // Records. NotFound if unknown.
   virtual absl::StatusOr<RecordRow> FindRecord(const RecordId& record_id) = 0;

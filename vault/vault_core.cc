@@ -1687,7 +1687,7 @@ absl::StatusOr<tvault::v1::UploadResponse> VaultCore::Upload(
     // Nothing of a bad upload stays: the client sends it again from 0.
     // Its data goes first, a bounded transaction at a time (it may be
     // max_record_bytes long).
-    if (absl::Status s = RemoveChunks({upload->record_id}); !s.ok()) {
+    if (absl::Status s = RemoveChunks({upload->record_id}, clock_()); !s.ok()) {
       return s;
     }
     absl::Status discarded = Mutate([&](StoreTransaction& txn, Mutation&) {
@@ -2123,11 +2123,12 @@ absl::StatusOr<tvault::v1::RequestDeletionResponse> VaultCore::RequestDeletion(
   return out;
 }
 
-absl::Status VaultCore::RemoveChunks(absl::Span<const RecordId> record_ids) {
+absl::Status VaultCore::RemoveChunks(absl::Span<const RecordId> record_ids,
+                                     int64_t now) {
   while (true) {
     absl::StatusOr<uint64_t> removed =
         InTransaction<uint64_t>(store_, [&](StoreTransaction& txn) {
-          return txn.RemoveLastChunks(record_ids,
+          return txn.RemoveLastChunks(record_ids, now,
                                       kMaxRemovedBytesPerTransaction);
         });
     if (!removed.ok()) return removed.status();
@@ -2151,7 +2152,7 @@ absl::StatusOr<int64_t> VaultCore::Maintain() {
             });
     if (!expired.ok()) return expired.status();
     if (expired->empty()) break;
-    if (absl::Status s = RemoveChunks(*expired); !s.ok()) return s;
+    if (absl::Status s = RemoveChunks(*expired, now); !s.ok()) return s;
     after = expired->back();
   }
   std::optional<CheckpointRow> row;
@@ -2187,7 +2188,7 @@ absl::StatusOr<int64_t> VaultCore::Maintain() {
     if (due->empty()) break;
     std::vector<RecordId> ids;
     for (const DeletionRow& deletion : *due) ids.push_back(deletion.record_id);
-    if (absl::Status r = RemoveChunks(ids); !r.ok()) return r;
+    if (absl::Status r = RemoveChunks(ids, now); !r.ok()) return r;
     absl::Status s = Mutate([&](StoreTransaction& txn, Mutation& m) {
       for (const DeletionRow& deletion : *due) {
         absl::StatusOr<RecordRow> record = txn.FindRecord(deletion.record_id);

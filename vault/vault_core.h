@@ -254,7 +254,9 @@ class VaultCore {
   // Removes every chunk row stored under the ids, at most
   // kMaxRemovedBytesPerTransaction per transaction, the last ones first (a
   // pending upload under an id stays consistent, holding fewer bytes).
-  absl::Status RemoveChunks(absl::Span<const RecordId> record_ids);
+  // Only a pending upload's data, or a record's whose deletion is due by
+  // `now` (StoreTransaction::RemoveLastChunks).
+  absl::Status RemoveChunks(absl::Span<const RecordId> record_ids, int64_t now);
   // Makes sure the anti-rollback copy covers `checkpoint` before it is
   // served again (a no-op unless an earlier copy failed). Unavailable if
   // it cannot be written.

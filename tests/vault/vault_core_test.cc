@@ -2912,8 +2912,9 @@ TEST_F(VaultCoreDeletionTest, ExpiredUploadRowsGoOnlyOnceTheirDataHasGone) {
 // their data in later transactions. An upload whose last message
 // committed in between (a resume finishing just as the upload expired)
 // would have lost the data of what was by then a stored, acknowledged
-// record. Only the data of a pending upload or of a record with a stored
-// deletion is removed.
+// record; and had its owner asked for its deletion meanwhile, it would
+// have gone before the deletion was due. Only the data of a pending upload
+// or of a record whose deletion is due is removed.
 TEST_F(VaultCoreDeletionTest,
        RemovingDataLeavesAnUploadThatBecameARecordAlone) {
   RecordId id;
@@ -2925,9 +2926,9 @@ TEST_F(VaultCoreDeletionTest,
     uint64_t removed = 0;
     EXPECT_TRUE(store_
                     ->RunInTransaction([&](StoreTransaction& txn) {
-                      absl::StatusOr<uint64_t> n =
-                          txn.RemoveLastChunks(absl::MakeConstSpan(&id, 1),
-                                               kMaxRemovedBytesPerTransaction);
+                      absl::StatusOr<uint64_t> n = txn.RemoveLastChunks(
+                          absl::MakeConstSpan(&id, 1), now_,
+                          kMaxRemovedBytesPerTransaction);
                       if (!n.ok()) return n.status();
                       removed = *n;
                       return absl::OkStatus();
@@ -2937,8 +2938,12 @@ TEST_F(VaultCoreDeletionTest,
   };
   EXPECT_EQ(remove(), 0u);
   EXPECT_EQ(StoredBytes(id), file.size());
-  // Once its deletion is stored, the same call removes it.
+  // Its deletion asked for, not yet due: it stays.
   ASSERT_NO_FATAL_FAILURE(RequestDeletion(id));
+  EXPECT_EQ(remove(), 0u);
+  EXPECT_EQ(StoredBytes(id), file.size());
+  // Due: the same call removes it.
+  now_ += config_.deletion_delay_seconds;
   EXPECT_EQ(remove(), file.size());
   EXPECT_EQ(StoredBytes(id), 0u);
 }
