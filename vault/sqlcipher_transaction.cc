@@ -1,5 +1,6 @@
 #include "vault/sqlcipher_transaction.h"
 
+#include <initializer_list>
 #include <limits>
 #include <string>
 #include <vector>
@@ -263,17 +264,9 @@ class SqlcipherTransaction final : public StoreTransaction {
   }
 
   absl::StatusOr<int64_t> DeleteExpired(int64_t now) override {
-    int64_t removed = 0;
-    for (const char* sql : {"DELETE FROM challenges WHERE expires_at <= ?1",
-                            "DELETE FROM sessions WHERE expires_at <= ?1"}) {
-      absl::StatusOr<Statement> stmt = Start(sql);
-      if (!stmt.ok()) return stmt.status();
-      stmt->BindInt(1, now);
-      absl::Status done = Done(*stmt, "remove expired challenges and sessions");
-      if (!done.ok()) return done;
-      removed += sqlite3_changes(db_);
-    }
-    return removed;
+    return DeleteAsOf({"DELETE FROM challenges WHERE expires_at <= ?1",
+                       "DELETE FROM sessions WHERE expires_at <= ?1"},
+                      now, "remove expired challenges and sessions");
   }
 
   absl::StatusOr<uint64_t> LogSize() override {
@@ -521,14 +514,9 @@ class SqlcipherTransaction final : public StoreTransaction {
   }
 
   absl::StatusOr<int64_t> DeleteExpiredUploads(int64_t now) override {
-    absl::StatusOr<Statement> stmt =
-        Start("DELETE FROM uploads WHERE expires_at <= ?1 AND held_bytes = 0");
-    if (!stmt.ok()) return stmt.status();
-    stmt->BindInt(1, now);
-    if (absl::Status s = Done(*stmt, "remove expired uploads"); !s.ok()) {
-      return s;
-    }
-    return sqlite3_changes(db_);
+    return DeleteAsOf(
+        {"DELETE FROM uploads WHERE expires_at <= ?1 AND held_bytes = 0"}, now,
+        "remove expired uploads");
   }
 
   absl::StatusOr<std::vector<RecordId>> ExpiredUploads(int64_t now,
@@ -878,6 +866,20 @@ class SqlcipherTransaction final : public StoreTransaction {
     }
     out = static_cast<uint32_t>(value);
     return true;
+  }
+
+  // Runs each DELETE of `sqls` with ?1 = `now`; the rows they removed.
+  absl::StatusOr<int64_t> DeleteAsOf(std::initializer_list<const char*> sqls,
+                                     int64_t now, absl::string_view what) {
+    int64_t removed = 0;
+    for (const char* sql : sqls) {
+      absl::StatusOr<Statement> stmt = Start(sql);
+      if (!stmt.ok()) return stmt.status();
+      stmt->BindInt(1, now);
+      if (absl::Status s = Done(*stmt, what); !s.ok()) return s;
+      removed += sqlite3_changes(db_);
+    }
+    return removed;
   }
 
   // Runs `sql` with ?1 = `key`; `none` if it changed no row.
